@@ -1,0 +1,35 @@
+# ferkit — `make demo` and `make test` do all the set-up on a fresh machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+FERKIT := $(VENV)/bin/ferkit
+STAMP  := $(VENV)/.installed
+
+.PHONY: venv demo test lint bench clean
+
+venv: $(STAMP)
+
+# CPU torch first (2.13.0 lies on this disk); a bare `torch` requirement would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: venv
+	$(FERKIT) data stats src/ferkit/samples/mini_fer2013.csv --no-cache
+	$(FERKIT) models
+
+test: venv
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
+
+bench: venv
+	$(PY) benchmarks/data_load.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

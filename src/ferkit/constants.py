@@ -1,0 +1,4 @@
+"""Package-wide constants."""
+
+# Side of the square face crop every FER dataset uses (FER2013, FER+, CK+48). The only place this number is written.
+FACE_SIZE = 48

@@ -1,0 +1,72 @@
+"""The data layer: every common FER dataset format read into one in-memory form (`FerDataset`), with a cache.
+
+    >>> from ferkit.data import load_dataset
+    >>> ds = load_dataset("path/to/fer2013")          # format auto-detected
+    >>> test = ds.take_split("public_test")
+    >>> test.images.shape, test.labels[:5], test.label_space.names
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ferkit.data.dataset import FerDataset
+from ferkit.data.formats import detect_format, get_format, list_formats
+from ferkit.errors import DataError, did_you_mean
+
+__all__ = ["FerDataset", "load_dataset", "list_formats", "detect_format"]
+
+
+def load_dataset(
+    path: str | Path,
+    format: str | None = None,
+    *,
+    strict: bool = False,
+    cache: bool = True,
+    quiet: bool = True,
+    **options,
+) -> FerDataset:
+    """Read a FER dataset into memory.
+
+    Args:
+        path: a dataset folder or a CSV file.
+        format: one of `list_formats()`; None detects it from the layout.
+        strict: raise on the first unreadable image instead of skipping and listing it.
+        cache: read/write the on-disk cache (keyed by the file list, sizes and mtimes).
+        quiet: no progress bar while decoding.
+        **options: format options, e.g. `label_mode="probability"` for FER+, `size=64` for image folders,
+            `labels=[...]` for a CSV with custom classes.
+
+    Raises:
+        DataError: bad path, unknown layout or option, malformed file (the message names the file or row).
+    """
+    from ferkit.data import cache as cache_mod
+
+    root = Path(path).expanduser()
+    if format is None:
+        fmt, root = detect_format(root)
+    else:
+        fmt = get_format(format)
+        if not root.exists():
+            raise DataError(f"{root}: no such file or directory")
+    unknown = [k for k in options if k not in fmt.options]
+    if unknown:
+        raise DataError(
+            f"unknown option {unknown[0]!r} for format {fmt.name}{did_you_mean(unknown[0], list(fmt.options))}; "
+            f"options: {', '.join(fmt.options) or 'none'}"
+        )
+    opts = {**fmt.options, **options}
+    files = fmt.inputs(root, opts)
+    if not files:
+        raise DataError(f"{root}: no files found for format {fmt.name} ({fmt.layout})")
+    key = cache_mod.cache_key(fmt.name, root, files, opts)
+    if cache and not strict:
+        hit = cache_mod.load_cached(key)
+        if hit is not None:
+            return hit
+    ds = fmt.load(root, files, opts, strict, quiet)
+    if len(ds) == 0:
+        raise DataError(f"{root}: no readable images found ({len(ds.unreadable)} unreadable, {ds.ignored} ignored)")
+    if cache:
+        cache_mod.save_cached(key, ds)
+    return ds

@@ -1,0 +1,123 @@
+"""FER+ folders: `FER2013Train|FER2013Valid|FER2013Test/*.png` with `label.csv`, optionally `fer2013new.csv`.
+
+`label.csv` rows: `image name, "(x, y, w, h)", 10 vote counts`. `fer2013new.csv` (newer votes, columns
+Usage,Image name,<10 votes>) is joined on image name and preferred when present (`votes="auto"`). The label
+mode (see ferplus_votes) applies to `train`; `valid` and `test` are always scored by majority, as in FER+.
+Soft targets are kept for the probability modes.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.data.dataset import FerDataset, build_dataset
+from ferkit.data.ferplus_votes import MODES, process_votes
+from ferkit.data.files import FileEntry, decode_files, walk
+from ferkit.data.formats import DatasetFormat, register_format
+from ferkit.errors import DataError
+from ferkit.labels import FERPLUS8
+
+FOLDERS = {"FER2013Train": "train", "FER2013Valid": "valid", "FER2013Test": "test"}
+USAGE = {"Training": "FER2013Train", "PublicTest": "FER2013Valid", "PrivateTest": "FER2013Test"}
+NEW_CSV = "fer2013new.csv"
+
+
+def detect(root: Path) -> bool:
+    return root.is_dir() and any((root / d / "label.csv").is_file() for d in FOLDERS)
+
+
+def inputs(root: Path, options: dict) -> list[FileEntry]:
+    return [f for f in walk(root) if f.rel.split("/")[0] in FOLDERS or f.rel == NEW_CSV]
+
+
+def _votes(values: list[str], where: str) -> np.ndarray:
+    try:
+        v = np.array([float(x) for x in values], dtype=np.float64)
+    except ValueError:
+        raise DataError(f"{where}: vote counts must be numbers (got {values})") from None
+    if v.size != 10:
+        raise DataError(f"{where}: {v.size} vote columns, expected 10 (8 emotions, unknown, NF)")
+    return v
+
+
+def read_label_csv(path: Path) -> dict[str, np.ndarray]:
+    out = {}
+    with open(path, newline="") as fh:
+        for line_no, row in enumerate(csv.reader(fh), start=1):
+            if row and row[0].strip() and not row[0].lower().startswith("image"):
+                out[row[0].strip()] = _votes(row[2:], f"{path} line {line_no}")
+    return out
+
+
+def read_new_csv(path: Path) -> dict[str, dict[str, np.ndarray]]:
+    """{folder: {image name: votes}} from fer2013new.csv; rows with an empty image name are skipped."""
+    out: dict[str, dict[str, np.ndarray]] = {f: {} for f in FOLDERS}
+    with open(path, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, [])
+        if len(header) < 12 or header[1].strip().lower() != "image name":
+            raise DataError(f"{path}: expected header Usage,Image name,<10 vote columns>, got {','.join(header)}")
+        for line_no, row in enumerate(reader, start=2):
+            if len(row) >= 2 and row[1].strip():
+                folder = USAGE.get(row[0].strip())
+                if folder is None:
+                    raise DataError(f"{path} line {line_no}: unknown Usage {row[0]!r}")
+                out[folder][row[1].strip()] = _votes(row[2:12], f"{path} line {line_no}")
+    return out
+
+
+def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
+    mode = options.get("label_mode", "majority")
+    if mode not in MODES:
+        raise DataError(f"unknown FER+ label mode {mode!r}; choose one of {', '.join(MODES)}")
+    votes_opt = options.get("votes", "auto")
+    new = read_new_csv(root / NEW_CSV) if votes_opt != "label_csv" and (root / NEW_CSV).is_file() else None
+    if votes_opt == "fer2013new" and new is None:
+        raise DataError(f"{root / NEW_CSV}: not found (votes='fer2013new')")
+    on_disk = {f.rel for f in files}
+    rels, targets, splits, missing, notes = [], [], [], [], Counter()
+    for folder, split in FOLDERS.items():
+        if not (root / folder / "label.csv").is_file():
+            continue
+        rule = mode if split == "train" else "majority"
+        for name, votes in read_label_csv(root / folder / "label.csv").items():
+            if new is not None and name in new[folder]:
+                votes = new[folder][name]
+            elif new is not None:
+                notes[f"{split}_not_in_{NEW_CSV}"] += 1
+            target = process_votes(votes, rule)
+            if target is None:
+                notes[f"{split}_dropped_by_{rule}"] += 1
+                continue
+            rel = f"{folder}/{name}"
+            if rel not in on_disk:
+                missing.append((str(root / rel), "listed in label.csv but missing"))
+                continue
+            rels.append(rel)
+            targets.append(target)
+            splits.append(split)
+    listed = {f"{folder}/{n}" for folder in FOLDERS if (root / folder / "label.csv").is_file()
+              for n in read_label_csv(root / folder / "label.csv")}
+    ignored = sum(1 for r in on_disk if r not in listed and not r.endswith(".csv"))
+    dec = decode_files(root, rels, options.get("size") or None, strict, quiet)
+    soft = np.stack([targets[i] for i in dec.ok]).astype(np.float32) if dec.ok else np.zeros((0, 8), np.float32)
+    return build_dataset(
+        images=dec.images, labels=soft.argmax(1) if len(soft) else [], label_space=FERPLUS8,
+        splits=[splits[i] for i in dec.ok], split_order=tuple(FOLDERS.values()),
+        sources=[rels[i] for i in dec.ok], format="ferplus", root=root,
+        soft_targets=None if mode == "majority" else soft, unreadable=missing + dec.unreadable,
+        ignored=ignored, sizes=dec.sizes, modes=dec.modes,
+        notes={"label_mode": mode, "votes": NEW_CSV if new is not None else "label.csv", **notes},
+    )
+
+
+FORMAT = register_format(DatasetFormat(
+    name="ferplus",
+    layout="FER+ folders: FER2013Train|FER2013Valid|FER2013Test/*.png with label.csv (+ optional fer2013new.csv)",
+    detect=detect, inputs=inputs, load=load,
+    options={"label_mode": "majority", "votes": "auto", "size": None},
+))

@@ -1,0 +1,249 @@
+"""Self-describing checkpoints: one `.safetensors` file, weights plus JSON metadata, no pickle.
+
+The header metadata key "ferkit" holds JSON with `format_version`, `model_name`, `model_kwargs`,
+`data_config`, `labels`, `ferkit_version`, `created`, and whatever the caller adds (resolved config, metrics,
+epoch). `load_model(path)` needs nothing else to rebuild the model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ferkit.errors import ModelError
+from ferkit.labels import LabelSpace
+from ferkit.models._registry import create_model, list_models
+from ferkit.models.data_config import DataConfig
+
+FORMAT_VERSION = 1
+META_KEY = "ferkit"
+WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+
+
+def _jsonable(obj: object) -> object:
+    """Fallback for json.dumps: paths, dataclasses, label spaces, numpy and torch scalars/arrays."""
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return dataclasses.asdict(obj)
+    if hasattr(obj, "tolist"):  # numpy arrays and scalars, torch tensors
+        return obj.tolist()
+    if isinstance(obj, set | frozenset):
+        return sorted(obj)
+    return str(obj)
+
+
+def _ferkit_version() -> str:
+    from ferkit import __version__
+
+    return __version__
+
+
+def save_checkpoint(
+    path: str | os.PathLike, model: nn.Module, meta: dict | None = None, dtype: torch.dtype | None = None
+) -> Path:
+    """Write `model`'s weights and metadata to one `.safetensors` file, atomically.
+
+    The file is first written to a temporary file in the same directory and then moved over `path`
+    (`os.replace`), so a failed write (disk full, interruption) leaves any previous file intact.
+
+    Args:
+        path: Destination file (conventionally `*.safetensors`); parent directories are created.
+        model: A model from `create_model` (it must have `model_name`, `model_kwargs`, `data_config`).
+        meta: Extra JSON-able metadata (resolved config, metrics, epoch, ...). Keys that clash with the core
+            keys are ignored.
+        dtype: Storage dtype for floating tensors, e.g. `torch.float16` to halve the file; None keeps them.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    name = getattr(model, "model_name", None)
+    cfg: DataConfig | None = getattr(model, "data_config", None)
+    if name is None or cfg is None:
+        raise ModelError(f"cannot save {path}: the model was not built with create_model (no model_name)")
+    core = {
+        "format_version": FORMAT_VERSION,
+        "model_name": name,
+        "model_kwargs": dict(getattr(model, "model_kwargs", {})),
+        "data_config": cfg.to_dict(),
+        "labels": cfg.labels.to_dict(),
+        "ferkit_version": _ferkit_version(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    doc = {**core, **{k: v for k, v in (meta or {}).items() if k not in core}}
+    header = {META_KEY: json.dumps(doc, default=_jsonable)}
+    tensors = {}
+    for key, t in model.state_dict().items():
+        t = t.detach().to("cpu")
+        if dtype is not None and t.is_floating_point():
+            t = t.to(dtype)
+        tensors[key] = t.contiguous().clone()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save(tensors, header, path)
+    return path
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], header: dict[str, str], path: Path) -> None:
+    from safetensors.torch import save_file
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata=header)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _resolve(path_or_name: str | os.PathLike) -> Path:
+    """An existing checkpoint file: the path itself, or a shipped `ferkit/weights/<name>.safetensors`."""
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    shipped = WEIGHTS_DIR / f"{path_or_name}.safetensors"
+    if isinstance(path_or_name, str) and os.sep not in path_or_name and shipped.is_file():
+        return shipped
+    hint = ""
+    if isinstance(path_or_name, str) and path_or_name in list_models():
+        hint = f"; {path_or_name!r} is a model name without shipped weights (create_model builds it untrained)"
+    raise ModelError(f"checkpoint {path} does not exist{hint}")
+
+
+def read_checkpoint_meta(path: str | os.PathLike) -> dict:
+    """The "ferkit" metadata of a checkpoint, reading only the file header.
+
+    Raises:
+        ModelError: Missing file, not a safetensors file, or no ferkit metadata (message names the file).
+    """
+    from safetensors import safe_open
+
+    path = _resolve(path)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+    except Exception as exc:  # safetensors raises its own error types for malformed files
+        raise ModelError(f"{path} is not a safetensors checkpoint ({exc})") from None
+    if META_KEY not in header:
+        raise ModelError(f"{path} has no ferkit metadata (not a ferkit checkpoint)")
+    try:
+        meta = json.loads(header[META_KEY])
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"{path}: ferkit metadata is not valid JSON ({exc})") from None
+    if not isinstance(meta, dict) or "model_name" not in meta:
+        raise ModelError(f"{path}: ferkit metadata has no model_name")
+    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+        raise ModelError(f"{path} has checkpoint format {meta['format_version']}; upgrade ferkit to read it")
+    return meta
+
+
+def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except Exception as exc:
+        raise ModelError(f"{path}: cannot read weights ({exc})") from None
+    return {k: t.float() if t.is_floating_point() else t for k, t in tensors.items()}
+
+
+def _mismatch(model: nn.Module, tensors: dict[str, torch.Tensor]) -> tuple[list[str], list[str], list[str]]:
+    """Keys the model lacks in the file, keys the file has extra, and keys whose shapes differ."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in tensors]
+    unexpected = [k for k in tensors if k not in own]
+    shapes = [k for k in own if k in tensors and own[k].shape != tensors[k].shape]
+    return missing, unexpected, shapes
+
+
+def _describe(missing: list[str], unexpected: list[str], shapes: list[str]) -> str:
+    parts = [f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+             for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape differs", shapes)) if keys]
+    return "; ".join(parts)
+
+
+def load_model(path_or_name: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model from a checkpoint, in eval mode on `device`.
+
+    Args:
+        path_or_name: A `.safetensors` checkpoint path, or the name of a checkpoint shipped in `ferkit/weights/`.
+        device: Where to put the model.
+
+    Returns:
+        The model, with `data_config` restored from the file and `checkpoint_meta` holding the metadata.
+
+    Raises:
+        ModelError: Missing file, not a ferkit checkpoint, unknown model name, or weights that do not fit
+            (the message names the file).
+    """
+    path = _resolve(path_or_name)
+    meta = read_checkpoint_meta(path)
+    try:
+        cfg = DataConfig.from_dict(meta["data_config"])
+        labels = LabelSpace.from_dict(meta.get("labels") or meta["data_config"]["labels"])
+        model = create_model(meta["model_name"], labels=labels, **meta.get("model_kwargs", {}))
+    except (ModelError, KeyError) as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    tensors = _read_tensors(path)
+    problems = _describe(*_mismatch(model, tensors))
+    if problems:
+        raise ModelError(f"{path}: weights do not fit model {meta['model_name']!r} ({problems})")
+    model.load_state_dict(tensors)
+    model.data_config = cfg
+    model.checkpoint_meta = meta
+    return model.to(device).eval()
+
+
+def load_state_into(model: nn.Module, path: str | os.PathLike, remap_classifier: bool = False) -> list[str]:
+    """Load a checkpoint's weights into an existing model, e.g. to fine-tune on another label space.
+
+    Every tensor of `model` must be in the file with the same shape, except the classifier (`model.head`)
+    when `remap_classifier` is True: its tensors are then skipped (left freshly initialised) whenever their
+    shape or the label space differs.
+
+    Args:
+        model: The model to load into (same architecture as the checkpoint).
+        path: The checkpoint file.
+        remap_classifier: Skip a classifier that does not match instead of raising.
+
+    Returns:
+        The state-dict keys that were skipped (empty when everything loaded).
+
+    Raises:
+        ModelError: Architectures differ, or the classifier differs and `remap_classifier` is False (the
+            message names both label spaces).
+    """
+    path = _resolve(path)
+    meta = read_checkpoint_meta(path)
+    tensors = _read_tensors(path)
+    missing, unexpected, shapes = _mismatch(model, tensors)
+    head_keys = set(model.classifier_keys()) if hasattr(model, "classifier_keys") else set()
+    if missing or unexpected or set(shapes) - head_keys:
+        body = _describe(missing, unexpected, [k for k in shapes if k not in head_keys])
+        raise ModelError(f"{path}: weights of {meta['model_name']!r} do not fit this model ({body})")
+    src = LabelSpace.from_dict(meta["labels"]) if "labels" in meta else None
+    cfg = getattr(model, "data_config", None)
+    dst = cfg.labels if cfg is not None else None
+    labels_differ = src is not None and dst is not None and src.names != dst.names
+    skip: list[str] = []
+    if shapes or labels_differ:
+        if not remap_classifier:
+            what = f"{src.name} {list(src.names)}" if src else "unknown labels"
+            mine = f"{dst.name} {list(dst.names)}" if dst else "unknown labels"
+            raise ModelError(
+                f"{path}: classifier is for {what}, the model is for {mine}; "
+                "pass remap_classifier=True to start a new classifier"
+            )
+        skip = sorted(head_keys)
+    model.load_state_dict({k: v for k, v in tensors.items() if k not in skip}, strict=False)
+    return skip
