@@ -14,7 +14,7 @@ from ferkit.data.dataset import FerDataset
 from ferkit.data.files import FileEntry, walk
 from ferkit.data.formats import DatasetFormat, register_format
 from ferkit.errors import DataError
-from ferkit.labels import CKPLUS7, space_for_names
+from ferkit.labels import CKPLUS7, canonical, space_for_names
 
 NAME = re.compile(r"^S(\d+)_(\d+)_(\d+)\.\w+$", re.IGNORECASE)
 
@@ -51,7 +51,7 @@ def inputs(root: Path, options: dict) -> list[FileEntry]:
 def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
     names = {d.name for d in subdirs(root)}
     space = space_for_names(names)
-    if set(space.names) <= set(CKPLUS7.names) or space.name == "FERPLUS8" and "neutral" not in names:
+    if {canonical(n) for n in names} <= set(CKPLUS7.names):
         space = CKPLUS7
     images = [f for f in files if PurePath(f.rel).suffix and len(PurePath(f.rel).parts) > 1]
     bad = [f.rel for f in images if not NAME.match(PurePath(f.rel).name) and PurePath(f.rel).suffix.lower() == ".png"]

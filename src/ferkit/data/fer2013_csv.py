@@ -27,11 +27,8 @@ REQUIRED = ("emotion", "pixels")
 
 
 def detect(root: Path) -> bool:
-    if not (root.is_file() and root.suffix.lower() == ".csv"):
-        return False
-    with open(root, newline="", encoding="utf-8", errors="replace") as fh:
-        header = fh.readline().strip().lower().replace(" ", "").split(",")
-    return all(c in header for c in REQUIRED)
+    # The only file layout: any .csv is read as one, so a missing column is reported by name.
+    return root.is_file() and root.suffix.lower() == ".csv"
 
 
 def inputs(root: Path, options: dict) -> list[FileEntry]:
@@ -74,7 +71,7 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
     splits: list[str] = []
     sources: list[str] = []
     expected = None
-    with open(root, newline="", encoding="utf-8", errors="replace") as fh:
+    with open(root, newline="", encoding="utf-8-sig", errors="replace") as fh:
         reader = csv.reader(fh)
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in REQUIRED if c not in header]

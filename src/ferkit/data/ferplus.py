@@ -18,12 +18,13 @@ from ferkit.data.dataset import FerDataset, build_dataset
 from ferkit.data.ferplus_votes import MODES, process_votes
 from ferkit.data.files import FileEntry, decode_files, walk
 from ferkit.data.formats import DatasetFormat, register_format
-from ferkit.errors import DataError
+from ferkit.errors import DataError, did_you_mean
 from ferkit.labels import FERPLUS8
 
 FOLDERS = {"FER2013Train": "train", "FER2013Valid": "valid", "FER2013Test": "test"}
 USAGE = {"Training": "FER2013Train", "PublicTest": "FER2013Valid", "PrivateTest": "FER2013Test"}
 NEW_CSV = "fer2013new.csv"
+VOTES = ("auto", "fer2013new", "label_csv")
 
 
 def detect(root: Path) -> bool:
@@ -75,6 +76,9 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
     if mode not in MODES:
         raise DataError(f"unknown FER+ label mode {mode!r}; choose one of {', '.join(MODES)}")
     votes_opt = options.get("votes", "auto")
+    if votes_opt not in VOTES:
+        raise DataError(f"unknown FER+ votes source {votes_opt!r}{did_you_mean(str(votes_opt), VOTES)}; choose one of "
+                        f"{', '.join(VOTES)}")
     new = read_new_csv(root / NEW_CSV) if votes_opt != "label_csv" and (root / NEW_CSV).is_file() else None
     if votes_opt == "fer2013new" and new is None:
         raise DataError(f"{root / NEW_CSV}: not found (votes='fer2013new')")
@@ -104,6 +108,8 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
               for n in read_label_csv(root / folder / "label.csv")}
     ignored = sum(1 for r in on_disk if r not in listed and not r.endswith(".csv"))
     dec = decode_files(root, rels, options.get("size") or None, strict, quiet)
+    if not options.get("size") and len(dec.sizes) > 1:
+        raise DataError(f"{root}: images have different sizes ({', '.join(dec.sizes)}); pass size=N to resize")
     soft = np.stack([targets[i] for i in dec.ok]).astype(np.float32) if dec.ok else np.zeros((0, 8), np.float32)
     return build_dataset(
         images=dec.images, labels=soft.argmax(1) if len(soft) else [], label_space=FERPLUS8,

@@ -33,6 +33,8 @@ class DatasetFormat:
 
 
 FORMATS: dict[str, DatasetFormat] = {}
+# The most specific layouts first.
+DETECTION_ORDER = ("fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder")
 
 
 def register_format(fmt: DatasetFormat) -> DatasetFormat:
@@ -62,6 +64,13 @@ def _ensure_loaded() -> None:
     import ferkit.data.ckplus  # noqa: F401
     import ferkit.data.imagefolder  # noqa: F401
     # isort: on
+    # A format module imported earlier on its own (e.g. for ckplus.sequence_of) registered out of turn: restore
+    # the detection order, other (later registered) formats after these.
+    order = {name: i for i, name in enumerate(DETECTION_ORDER)}
+    if list(FORMATS)[: len(order)] != list(DETECTION_ORDER):
+        items = sorted(FORMATS.items(), key=lambda kv: order.get(kv[0], len(order)))
+        FORMATS.clear()
+        FORMATS.update(items)
 
 
 def detect_format(root: Path) -> tuple[DatasetFormat, Path]:

@@ -100,4 +100,6 @@ def conv_bn_act(
 
 def fc_bn_act(d_in: int, d_out: int, dropout: float, act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
     """Linear → BatchNorm1d → activation → dropout: the hidden fully-connected block of the seed models."""
-    return nn.Sequential(nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out), act(inplace=True), nn.Dropout(dropout))
+    return nn.Sequential(
+        nn.Linear(d_in, d_out), nn.BatchNorm1d(d_out), act(inplace=True), nn.Dropout(dropout)
+    )

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
@@ -73,7 +74,9 @@ def list_models() -> list[str]:
 def _entry(name: str) -> _Entry:
     if name not in _REGISTRY:
         names = list_models()
-        raise ModelError(f"unknown model {name!r}{did_you_mean(name, names)}; known models: {', '.join(names)}")
+        raise ModelError(
+            f"unknown model {name!r}{did_you_mean(name, names)}; known models: {', '.join(names)}"
+        )
     return _REGISTRY[name]
 
 
@@ -82,9 +85,7 @@ def default_data_config(name: str) -> DataConfig:
     return _entry(name).data_config
 
 
-def create_model(
-    name: str, labels: LabelSpace | Sequence[str] | None = None, **kw: object
-) -> nn.Module:
+def create_model(name: str, labels: LabelSpace | Sequence[str] | None = None, **kw: object) -> nn.Module:
     """Build a registered model with fresh weights.
 
     Args:
@@ -111,9 +112,10 @@ def create_model(
         cfg_over["image_size"] = max(cfg_over["input_size"], entry.data_config.image_size)
     cfg = replace(entry.data_config, labels=labels, **cfg_over)
     try:
-        model = entry.factory(num_classes=len(labels), labels=labels, **kw)
+        inspect.signature(entry.factory).bind(num_classes=len(labels), labels=labels, **kw)
     except TypeError as exc:
         raise ModelError(f"model {name!r}: bad arguments {sorted(kw)}: {exc}") from None
+    model = entry.factory(num_classes=len(labels), labels=labels, **kw)
     model.data_config = cfg
     model.model_name = name
     model.model_kwargs = {**kw, **cfg_over}
@@ -136,7 +138,9 @@ def count_flops(model: nn.Module, input_size: int | None = None, channels: int |
     cfg: DataConfig = getattr(model, "data_config", DataConfig())
     size = input_size or cfg.input_size
     param = next(model.parameters(), None)
-    x = torch.zeros(1, channels or cfg.channels, size, size, device=param.device if param is not None else "cpu")
+    x = torch.zeros(
+        1, channels or cfg.channels, size, size, device=param.device if param is not None else "cpu"
+    )
     was_training = model.training
     model.eval()
     try:
@@ -147,7 +151,7 @@ def count_flops(model: nn.Module, input_size: int | None = None, channels: int |
     return int(counter.get_total_flops())
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _info(name: str) -> tuple[int, float, int]:
     model = create_model(name)
     return count_params(model), round(count_flops(model) / 1e6, 2), model.data_config.input_size

@@ -116,7 +116,9 @@ def _resolve(path_or_name: str | os.PathLike) -> Path:
         return shipped
     hint = ""
     if isinstance(path_or_name, str) and path_or_name in list_models():
-        hint = f"; {path_or_name!r} is a model name without shipped weights (create_model builds it untrained)"
+        hint = (
+            f"; {path_or_name!r} is a model name without shipped weights (create_model builds it untrained)"
+        )
     raise ModelError(f"checkpoint {path} does not exist{hint}")
 
 
@@ -167,8 +169,11 @@ def _mismatch(model: nn.Module, tensors: dict[str, torch.Tensor]) -> tuple[list[
 
 
 def _describe(missing: list[str], unexpected: list[str], shapes: list[str]) -> str:
-    parts = [f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
-             for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape differs", shapes)) if keys]
+    parts = [
+        f"{what}: {', '.join(keys[:5])}{' ...' if len(keys) > 5 else ''}"
+        for what, keys in (("missing", missing), ("unexpected", unexpected), ("shape differs", shapes))
+        if keys
+    ]
     return "; ".join(parts)
 
 

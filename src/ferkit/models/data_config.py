@@ -57,9 +57,7 @@ class DataConfig:
             raise ModelError(f"data config: channels must be 1 or 3, got {self.channels}")
         for key, values in (("mean", self.mean), ("std", self.std)):
             if len(values) not in (1, self.channels):
-                raise ModelError(
-                    f"data config: {key} needs 1 or {self.channels} values, got {len(values)}"
-                )
+                raise ModelError(f"data config: {key} needs 1 or {self.channels} values, got {len(values)}")
         if any(s <= 0 for s in self.std):
             raise ModelError(f"data config: std must be positive, got {self.std}")
 

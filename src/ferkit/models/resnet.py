@@ -31,7 +31,9 @@ class BasicBlock(nn.Module):
         self.attention = make_attention(attention, c_out)
         self.shortcut: nn.Module = nn.Identity()
         if stride != 1 or c_in != c_out:
-            self.shortcut = nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+            self.shortcut = nn.Sequential(
+                nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out)
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = torch.relu(self.bn1(self.conv1(x)))
@@ -50,7 +52,9 @@ def resnet_fer(
     stages: list[nn.Module] = [conv_bn_act(1, widths[0])]
     c_in = widths[0]
     for i, (n, c) in enumerate(zip(layers, widths, strict=True)):
-        blocks = [BasicBlock(c_in if j == 0 else c, c, 2 if (i > 0 and j == 0) else 1, attention) for j in range(n)]
+        blocks = [
+            BasicBlock(c_in if j == 0 else c, c, 2 if (i > 0 and j == 0) else 1, attention) for j in range(n)
+        ]
         stages.append(nn.Sequential(*blocks))
         c_in = c
     neck = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(drop_rate))

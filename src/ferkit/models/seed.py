@@ -111,7 +111,9 @@ def seed_cnn4c3f_28(num_classes: int = 7, labels: LabelSpace | None = None, drop
     """
     blocks, c_in = [], 1
     for c in (64, 128, 256, 512):
-        blocks.append(nn.Sequential(*conv_bn_act(c_in, c), nn.MaxPool2d(2, ceil_mode=True), nn.Dropout(drop_rate)))
+        blocks.append(
+            nn.Sequential(*conv_bn_act(c_in, c), nn.MaxPool2d(2, ceil_mode=True), nn.Dropout(drop_rate))
+        )
         c_in = c
     neck = nn.Sequential(
         _flatten_to(2),
@@ -132,7 +134,9 @@ def seed_cnn_wd(num_classes: int = 7, labels: LabelSpace | None = None, drop_rat
     """
     blocks, c_in = [], 1
     for c in (64, 128, 256):
-        blocks.append(nn.Sequential(conv_bn_act(c_in, c), conv_bn_act(c, c), nn.MaxPool2d(2), nn.Dropout(0.25)))
+        blocks.append(
+            nn.Sequential(conv_bn_act(c_in, c), conv_bn_act(c, c), nn.MaxPool2d(2), nn.Dropout(0.25))
+        )
         c_in = c
     side = FACE_SIZE // 8
     neck = nn.Sequential(_flatten_to(side), fc_bn_act(256 * side * side, 256, drop_rate))

@@ -35,7 +35,9 @@ def _trace(model: nn.Module, modules: list[tuple[str, nn.Module]]) -> list[tuple
 
     handles = [m.register_forward_hook(hook(n)) for n, m in modules]
     param = next(model.parameters(), None)
-    x = torch.zeros(1, cfg.channels, cfg.input_size, cfg.input_size, device=param.device if param is not None else "cpu")
+    x = torch.zeros(
+        1, cfg.channels, cfg.input_size, cfg.input_size, device=param.device if param is not None else "cpu"
+    )
     was_training = model.training
     try:
         model.eval()
@@ -73,7 +75,7 @@ def summary_table(name_or_model: str | nn.Module) -> str:
     rows = [(n, type(m).__name__, shape, _own_params(m)) for n, m, shape in _trace(model, leaves)]
     header = ("layer", "type", "output", "params")
     widths = [max(len(header[i]), *(len(str(r[i]) if i < 3 else _fmt(r[i])) for r in rows)) for i in range(4)]
-    line = "  ".join("{:<%d}" % w for w in widths[:3]) + "  {:>%d}" % widths[3]
+    line = "  ".join(f"{{:<{w}}}" for w in widths[:3]) + f"  {{:>{widths[3]}}}"
     title = getattr(model, "model_name", type(model).__name__)
     out = [f"{title}  input 1×{cfg.channels}×{cfg.input_size}×{cfg.input_size}", line.format(*header)]
     out.append("-" * len(out[-1]))
@@ -81,7 +83,9 @@ def summary_table(name_or_model: str | nn.Module) -> str:
     out.append("-" * len(out[2]))
     total = count_params(model)
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    out.append(f"total params: {total:,}   trainable: {trainable:,}   forward: {count_flops(model) / 1e6:,.1f} MFLOPs")
+    out.append(
+        f"total params: {total:,}   trainable: {trainable:,}   forward: {count_flops(model) / 1e6:,.1f} MFLOPs"
+    )
     return "\n".join(out)
 
 
@@ -97,10 +101,12 @@ def top_level_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
 
 
 def _label(name: str, module: nn.Module, shape: str) -> str:
-    kinds = sorted({type(m).__name__ for m in module.modules() if not list(m.children())} - {"Identity"})
-    detail = ", ".join(kinds[:4]) + (", ..." if len(kinds) > 4 else "")
+    types = [type(m) for m in module.modules() if not isinstance(m, nn.Sequential | nn.Identity)]
+    ferkit_first = sorted(dict.fromkeys(types), key=lambda t: not t.__module__.startswith("ferkit"))
+    kinds = [t.__name__ for t in ferkit_first if t is not type(module)]
+    detail = f" ({', '.join(kinds[:4])}{', ...' if len(kinds) > 4 else ''})" if kinds else ""
     params = count_params(module)
-    return f"{name}: {type(module).__name__} ({detail})\nout {shape}   params {params:,}"
+    return f"{name}: {type(module).__name__}{detail}\nout {shape}   params {params:,}"
 
 
 def draw_diagram(name_or_model: str | nn.Module, path: str | os.PathLike) -> Path:
@@ -125,16 +131,20 @@ def draw_diagram(name_or_model: str | nn.Module, path: str | os.PathLike) -> Pat
     labels = [f"input\n{cfg.channels}×{cfg.input_size}×{cfg.input_size}"]
     labels += [_label(n, m, s) for n, m, s in rows]
     step = 1.0
-    fig = Figure(figsize=(6.5, 0.9 * len(labels) + 0.8))
+    fig = Figure(figsize=(7.5, 0.9 * len(labels) + 0.8))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     for i, text in enumerate(labels):
         y = -i * step
         color = "#dde8f5" if i else "#eeeeee"
-        ax.add_patch(FancyBboxPatch((0.05, y - 0.35), 0.9, 0.7, boxstyle="round,pad=0.02", fc=color, ec="#335"))
+        ax.add_patch(
+            FancyBboxPatch((0.05, y - 0.35), 0.9, 0.7, boxstyle="round,pad=0.02", fc=color, ec="#335")
+        )
         ax.text(0.5, y, text, ha="center", va="center", fontsize=8)
         if i:
-            ax.annotate("", xy=(0.5, y + 0.37), xytext=(0.5, y + step - 0.37), arrowprops={"arrowstyle": "->"})
+            ax.annotate(
+                "", xy=(0.5, y + 0.37), xytext=(0.5, y + step - 0.37), arrowprops={"arrowstyle": "->"}
+            )
     title = getattr(model, "model_name", type(model).__name__)
     ax.set_title(f"{title}: {count_params(model):,} params", fontsize=10)
     ax.set_xlim(0, 1)

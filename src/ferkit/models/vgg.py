@@ -15,7 +15,9 @@ def vgg_trunk(widths: tuple[int, ...], attention: str | None = None) -> nn.Seque
     stages, c_in = [], 1
     for c in widths:
         stages.append(
-            nn.Sequential(conv_bn_act(c_in, c), conv_bn_act(c, c), make_attention(attention, c), nn.MaxPool2d(2))
+            nn.Sequential(
+                conv_bn_act(c_in, c), conv_bn_act(c, c), make_attention(attention, c), nn.MaxPool2d(2)
+            )
         )
         c_in = c
     return nn.Sequential(*stages)
@@ -71,6 +73,8 @@ def vgg_fer_gap(
 
 
 @register_model("vgg_fer_gap_cbam")
-def vgg_fer_gap_cbam(num_classes: int = 7, labels: LabelSpace | None = None, drop_rate: float = 0.3) -> FerNet:
+def vgg_fer_gap_cbam(
+    num_classes: int = 7, labels: LabelSpace | None = None, drop_rate: float = 0.3
+) -> FerNet:
     """`vgg_fer_gap` with a CBAM block at the end of each stage."""
     return vgg_fer_gap(num_classes, labels, drop_rate=drop_rate, attention="cbam")

@@ -1,0 +1,5 @@
+"""The trainer: `fit(config, run_dir, ...)` → TrainResult."""
+
+from ferkit.train.trainer import TrainResult, fit
+
+__all__ = ["fit", "TrainResult"]

@@ -1,0 +1,63 @@
+"""Training state for exact resumption, without pickle: model, optimizer and EMA tensors in one safetensors
+file, everything else (epoch, step, best metric, plateau state, param groups) as JSON in its header."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ferkit.errors import TrainingError
+
+
+def save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, ema: dict | None, info: dict) -> None:
+    """Write the state atomically: a failed write (disk full) leaves the previous file intact."""
+    tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
+    sd = opt.state_dict()
+    for idx, st in sd["state"].items():
+        for name, value in st.items():
+            if torch.is_tensor(value):
+                tensors[f"optim.{idx}.{name}"] = value.detach().contiguous()
+    if ema is not None:
+        tensors.update({f"ema.{k}": v.contiguous() for k, v in ema.items()})
+    groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
+    header = {"ferkit_state": json.dumps({**info, "param_groups": groups})}
+    tensors = {k: (v.clone() if _shares(v, tensors) else v) for k, v in tensors.items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=header)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise TrainingError(f"{path}: could not write the training state ({exc.strerror or exc}); "
+                            f"the previous checkpoint is kept") from None
+
+
+def _shares(v: torch.Tensor, tensors: dict) -> bool:
+    return sum(1 for t in tensors.values() if t.data_ptr() == v.data_ptr() and t.numel()) > 1
+
+
+def load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, device) -> tuple[dict, dict | None]:
+    """Restore model and optimizer from a state file; returns (info, ema tensors or None)."""
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            info = json.loads(f.metadata()["ferkit_state"])
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # safetensors raises several types for a damaged file
+        raise TrainingError(f"{path}: cannot read the training state ({exc})") from None
+    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    state: dict = {}
+    for k, v in tensors.items():
+        if k.startswith("optim."):
+            _, idx, name = k.split(".", 2)
+            state.setdefault(int(idx), {})[name] = v.to(device) if name != "step" else v
+    groups = info.pop("param_groups")
+    opt.load_state_dict({"state": state, "param_groups": groups})
+    ema = {k[4:]: v.to(device) for k, v in tensors.items() if k.startswith("ema.")} or None
+    return info, ema
