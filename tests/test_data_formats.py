@@ -442,6 +442,12 @@ def test_ckplus_explicit_format_on_inner_folder(ckplus_dir):
     assert load_dataset(ckplus_dir / "CK+48", format="ckplus").groups is not None
 
 
+def test_ckplus_explicit_format_descends_the_wrapper_folder(ckplus_dir):
+    ds = load_dataset(ckplus_dir, format="ckplus")
+    assert ds.label_space == CKPLUS7  # not one class named after the wrapper folder "CK+48"
+    assert ds.counts_per_split() == {"train": CKPLUS_COUNTS}
+
+
 def test_ckplus_all_folders_give_ckplus7(tmp_path):
     for i, name in enumerate(["anger", "contempt", "disgust", "fear", "happy", "sadness", "surprise"]):
         save_image(tmp_path / "ck" / name / f"S{i:03d}_001_00000001.png", noise(i))

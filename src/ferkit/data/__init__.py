@@ -49,6 +49,14 @@ def load_dataset(
         fmt = get_format(format)
         if not root.exists():
             raise DataError(f"{root}: no such file or directory")
+        if not fmt.detect(root):
+            # A wrapper folder (ckplus48/CK+48/...): descend as detection does, when it finds this same format.
+            try:
+                found, inner = detect_format(root)
+            except DataError:
+                found = None
+            if found is fmt:
+                root = inner
     unknown = [k for k in options if k not in fmt.options]
     if unknown:
         raise DataError(

@@ -16,7 +16,7 @@ def write_history(path: Path, rows: list[dict]) -> None:
         w = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
         w.writeheader()
         for r in rows:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+            w.writerow({k: (f"{v:.10g}" if isinstance(v, float) else v) for k, v in r.items()})
     tmp.replace(path)
 
 

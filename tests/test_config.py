@@ -1,0 +1,46 @@
+import pytest
+
+from ferkit.config import config_to_dict, load_config
+from ferkit.errors import ConfigError
+
+
+def test_defaults_and_overrides():
+    cfg = load_config(None, ["optim.lr=0.05", "train.epochs=3", "augment.scale=[0.8,1.2]", "data.val_split=null"])
+    assert cfg.optim.lr == 0.05 and cfg.train.epochs == 3
+    assert cfg.augment.scale == (0.8, 1.2)
+    assert cfg.data.val_split is None
+    assert config_to_dict(cfg)["augment"]["scale"] == [0.8, 1.2]
+
+
+def test_yaml_file(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("name: x\nmodel:\n  name: mobilefer\ntrain:\n  epochs: 2\n")
+    cfg = load_config(p, ["train.epochs=5"])
+    assert (cfg.name, cfg.model.name, cfg.train.epochs) == ("x", "mobilefer", 5)
+
+
+def test_unknown_key_suggests_closest(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text("optim:\n  lrr: 0.1\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'optim.lrr'.*did you mean 'optim.lr'"):
+        load_config(p)
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [("train.epochs=abc", "must be an integer"), ("optim.lr=fast", "must be a number"),
+     ("train.compile=maybe", "true or false"), ("augment.scale=0.5", "list of 2"), ("nokey", "section.key=value"),
+     ("train=3", "must be a section")],
+)
+def test_wrong_types(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_missing_and_bad_yaml(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)

@@ -1,0 +1,185 @@
+"""Trainer: outputs, exact resume, real learning, refusals, NaN and disk-full handling, DDP."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from ferkit.config import load_config
+from ferkit.errors import DataError, ModelError, TrainingError
+from ferkit.models import load_model, read_checkpoint_meta
+from ferkit.train import fit
+from tests._synthetic import bar_dataset, write_bar_csv
+
+FAST = ["model.name=seed_keras_cnn", "train.batch_size=32", "train.threads=1", "optim.lr=0.05",
+        "augment.erase=0", "augment.rotate=3", "augment.translate=0.03"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def _cfg(*extra):
+    return load_config(None, FAST + list(extra))
+
+
+def test_cli_one_epoch_writes_every_output(tmp_path):
+    csv = write_bar_csv(tmp_path / "bars.csv", 10, 3)
+    run = tmp_path / "run"
+    env = {**os.environ, "FERKIT_CACHE_DIR": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "ferkit", "train", "--data", str(csv), "--run-dir", str(run), "--quiet",
+           *[a for kv in FAST + ["train.epochs=1"] for a in ("--set", kv)]]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr
+    for name in ("history.csv", "curves.png", "best.safetensors", "last.safetensors", "last_state.safetensors",
+                 "config.yaml", "summary.json"):
+        assert (run / name).is_file(), name
+    meta = read_checkpoint_meta(run / "best.safetensors")
+    assert meta["config"]["model"]["name"] == "seed_keras_cnn"
+    assert meta["val_split"] == "public_test" and meta["epoch"] == 1
+    assert load_model(run / "best.safetensors").data_config.labels.names[3] == "happy"
+    again = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert again.returncode == 2 and "already exists" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_resume_after_kill_continues_exactly(tmp_path, monkeypatch):
+    ds = bar_dataset(8, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    cfg = _cfg("train.epochs=3", "augment.mixup=0.4", "train.ema=0.9")
+    full = fit(cfg, tmp_path / "full", train=train, val=val, quiet=True)
+
+    import ferkit.train.trainer as trainer
+
+    real = trainer._save_epoch
+
+    def save_then_die(run_dir, cfg, model, eval_model, opt, ema, row, *a):
+        real(run_dir, cfg, model, eval_model, opt, ema, row, *a)
+        if row["epoch"] == 1:
+            raise KeyboardInterrupt  # killed right after epoch 1 was saved
+
+    monkeypatch.setattr(trainer, "_save_epoch", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, tmp_path / "cut", train=train, val=val, quiet=True)
+    monkeypatch.setattr(trainer, "_save_epoch", real)
+    resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    for a, b in zip(full.history, resumed.history):
+        assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-6)
+        assert a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-6)
+
+
+def test_learns_a_learnable_task(tmp_path):
+    ds = bar_dataset(24, 8)
+    cfg = _cfg("train.epochs=6", "schedule.name=onecycle")
+    res = fit(cfg, tmp_path / "r", train=ds.take_split("train"), val=ds.take_split("public_test"), quiet=True)
+    assert res.best_metrics["val_acc"] >= 0.9, res.history
+
+
+def test_holdout_and_class_balancing(tmp_path):
+    ds = bar_dataset(10, 2)
+    cfg = _cfg("train.epochs=1", "data.val_split=null", "data.val_fraction=0.2", "train.sampler=balanced",
+               "train.class_weights=balanced", "train.grad_clip=1.0", "schedule.name=cosine",
+               "schedule.warmup_epochs=0.5", "optim.name=adamw", "optim.lr=0.001")
+    from ferkit.train.data_setup import split_train_val
+
+    train, val = split_train_val(ds, cfg)
+    assert len(val) == pytest.approx(0.2 * 70, abs=1) and set(np.unique(val.labels)) == set(range(7))
+    res = fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
+    assert res.best_epoch == 1
+
+
+def test_refuses_selection_on_test_split():
+    ds = bar_dataset(2, 1)
+    from ferkit.train.data_setup import split_train_val
+
+    with pytest.raises(TrainingError, match="test split"):
+        split_train_val(ds, _cfg("data.val_split=private_test"))
+    with pytest.raises(DataError, match="split 'private_test' not found"):
+        split_train_val(ds, _cfg("data.val_split=private_test", "data.allow_test_selection=true"))
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
+    ds = bar_dataset(8, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    cfg = _cfg("train.epochs=3")
+    import ferkit.train.loop as loop
+
+    real = loop.soft_cross_entropy
+    calls = {"n": 0}
+
+    def nan_in_epoch_two(*a, **k):
+        calls["n"] += 1
+        out = real(*a, **k)
+        return out * float("nan") if calls["n"] > 1 else out  # 1 step per epoch: epoch 2 goes NaN
+
+    monkeypatch.setattr(loop, "soft_cross_entropy", nan_in_epoch_two)
+    with pytest.raises(TrainingError, match="loss became nan"):
+        fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
+    assert read_checkpoint_meta(tmp_path / "r" / "last.safetensors")["epoch"] == 1
+
+
+def test_disk_full_keeps_previous_state(tmp_path, monkeypatch):
+    ds = bar_dataset(8, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    cfg = _cfg("train.epochs=2")
+    import ferkit.train.state as state
+
+    real = state.save_file
+    calls = {"n": 0}
+
+    def full_disk(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(28, "No space left on device")
+        return real(*a, **k)
+
+    monkeypatch.setattr(state, "save_file", full_disk)
+    with pytest.raises(TrainingError, match="previous checkpoint is kept"):
+        fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
+    from ferkit.train.state import load_state
+    from ferkit.train.build import build_model, make_optimizer
+
+    model = build_model(cfg, train.label_space, None, False)
+    info, _ = load_state(tmp_path / "r" / "last_state.safetensors", model, make_optimizer(cfg, model), "cpu")
+    assert info["epoch"] == 1
+    assert not list((tmp_path / "r").glob("*.tmp"))
+
+
+def test_init_from_replaces_classifier_and_checks_model(tmp_path):
+    ds = bar_dataset(6, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    first = fit(_cfg("train.epochs=1"), tmp_path / "a", train=train, val=val, quiet=True)
+    from ferkit.labels import CKPLUS7
+
+    ck_train = train.subset(np.arange(len(train)))
+    ck_train.label_space = CKPLUS7
+    ck_val = val.subset(np.arange(len(val)))
+    ck_val.label_space = CKPLUS7
+    res = fit(_cfg("train.epochs=1"), tmp_path / "b", train=ck_train, val=ck_val, init_from=str(first.best_path),
+              freeze_features=True, quiet=True)
+    assert load_model(res.best_path).data_config.labels == CKPLUS7
+    with pytest.raises(ModelError, match="set model.name=seed_keras_cnn"):
+        fit(_cfg("train.epochs=1", "model.name=mobilefer"), tmp_path / "c", train=train, val=val,
+            init_from=str(first.best_path), quiet=True)
+
+
+def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
+    csv = write_bar_csv(tmp_path / "bars.csv", 10, 3)
+    run = tmp_path / "ddp"
+    env = {**os.environ, "FERKIT_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m", "ferkit",
+           "train", "--data", str(csv), "--run-dir", str(run), "--quiet",
+           *[a for kv in FAST + ["train.epochs=2", "train.batch_size=8"] for a in ("--set", kv)]]
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert res.returncode == 0, res.stderr[-2000:]
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["world_size"] == 2
+    assert summary["ddp_max_weight_diff"] == 0.0
