@@ -44,3 +44,15 @@ def test_missing_and_bad_yaml(tmp_path):
     bad.write_text("a: [1, 2\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_config(bad)
+
+
+def test_every_shipped_recipe_loads_and_names_a_registered_model():
+    from pathlib import Path
+
+    from ferkit.models import list_models
+
+    recipes = sorted(Path(__file__).resolve().parents[1].joinpath("configs").glob("*.yaml"))
+    assert len(recipes) >= 6
+    for p in recipes:
+        cfg = load_config(p)
+        assert cfg.model.name in list_models(), p

@@ -242,7 +242,7 @@ def test_csv_header_only(tmp_path):
 def test_csv_emotion_outside_the_label_space_names_the_line(tmp_path):
     msg = csv_error(tmp_path, [(0, PIXELS, "Training"), (9, PIXELS, "Training"), (2, PIXELS, "Training")],
                     labels="FER7")
-    assert "bad.csv:3" in msg and "emotion 9" in msg and "FER7" in msg
+    assert "bad.csv line 3" in msg and "emotion 9" in msg and "FER7" in msg
 
 
 def test_csv_more_labels_than_names_is_an_error(tmp_path):

@@ -32,6 +32,9 @@ def cache_key(fmt: str, root: Path, files: list[FileEntry], options: dict) -> st
     h.update(json.dumps([CACHE_VERSION, fmt, str(root.resolve()), options], sort_keys=True, default=str).encode())
     for f in files:
         h.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
+    if root.is_dir():  # class folders (even empty ones) shape the label space
+        for d in sorted(p for p in root.glob("*/*") if p.is_dir()) + sorted(p for p in root.iterdir() if p.is_dir()):
+            h.update(f"dir:{d.relative_to(root)}\n".encode())
     return h.hexdigest()[:32]
 
 

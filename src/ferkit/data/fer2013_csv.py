@@ -102,8 +102,8 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
         raise DataError(f"{root}: the CSV has a header but no rows")
     space = _label_space(options, max(labels) + 1)
     if max(labels) >= len(space):
-        line = sources[labels.index(max(labels))]
-        raise DataError(f"{line}: emotion {max(labels)} is outside label space {space.name} (0..{len(space) - 1})")
+        line = sources[labels.index(max(labels))].rsplit(":", 1)[1]
+        raise DataError(f"{root.name} line {line}: emotion {max(labels)} is outside label space {space.name} (0..{len(space) - 1})")
     side = math.isqrt(expected)
     return build_dataset(
         images=np.stack(rows).reshape(-1, side, side), labels=labels, label_space=space, splits=splits,
