@@ -17,7 +17,7 @@ def bar_images(n_per_class: int, seed: int = 0, size: int = 48) -> tuple[np.ndar
         for _ in range(n_per_class):
             img = rng.normal(90, 20, (size, size))
             row = 4 + 6 * k
-            img[row:row + 3, 6:-6] = 230
+            img[row : row + 3, 6:-6] = 230
             imgs.append(np.clip(img, 0, 255).astype(np.uint8))
             labels.append(k)
     return np.stack(imgs), np.array(labels)
@@ -29,9 +29,14 @@ def bar_dataset(n_train: int = 20, n_val: int = 6, seed: int = 0):
     xv, yv = bar_images(n_val, seed + 1)
     n = len(yt) + len(yv)
     return build_dataset(
-        images=np.concatenate([xt, xv]), labels=np.concatenate([yt, yv]), label_space=FER7,
-        splits=["train"] * len(yt) + ["public_test"] * len(yv), split_order=("train", "public_test"),
-        sources=[f"s{i}" for i in range(n)], format="synthetic", root="synthetic",
+        images=np.concatenate([xt, xv]),
+        labels=np.concatenate([yt, yv]),
+        label_space=FER7,
+        splits=["train"] * len(yt) + ["public_test"] * len(yv),
+        split_order=("train", "public_test"),
+        sources=[f"s{i}" for i in range(n)],
+        format="synthetic",
+        root="synthetic",
     )
 
 
@@ -40,7 +45,7 @@ def write_bar_csv(path: Path, n_train: int = 20, n_val: int = 6) -> Path:
     ds = bar_dataset(n_train, n_val)
     usage = {"train": "Training", "public_test": "PublicTest"}
     lines = ["emotion,pixels,Usage"]
-    for img, lab, sp in zip(ds.images, ds.labels, ds.split):
+    for img, lab, sp in zip(ds.images, ds.labels, ds.split, strict=False):
         lines.append(f"{lab},{' '.join(map(str, img.ravel()))},{usage[sp]}")
     path.write_text("\n".join(lines) + "\n")
     return path

@@ -22,9 +22,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 FER7_ORDER = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
-FERPLUS_HEADER = (
-    "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
-)
+FERPLUS_HEADER = "Usage,Image name,neutral,happiness,surprise,sadness,anger,disgust,fear,contempt,unknown,NF"
 
 
 # ---------------------------------------------------------------------------------------------------- helpers
@@ -50,7 +48,12 @@ def png_bomb_bytes(width: int, height: int) -> bytes:
     """A valid 1-bit PNG of width×height black pixels: a few KB on disk, huge once decoded."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     comp = zlib.compressobj(9)
     row = b"\0" * (1 + (width + 7) // 8)  # filter byte + packed bits
@@ -63,7 +66,11 @@ def run_ferkit(*args, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """Run `python -m ferkit ARGS` in a fresh interpreter (inherits FERKIT_CACHE_DIR from os.environ)."""
     return subprocess.run(
         [sys.executable, "-m", "ferkit", *map(str, args)],
-        capture_output=True, text=True, timeout=120, cwd=cwd, env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env=dict(os.environ),
     )
 
 
@@ -148,7 +155,8 @@ def fer_csv(tmp_path) -> SimpleNamespace:
     usage = ["Training"] * 6 + ["PublicTest"] * 2 + ["PrivateTest"] * 2
     images = [noise(100 + i) for i in range(len(emotions))]
     path = write_csv(
-        tmp_path / "fer2013.csv", [(e, pixel_string(im), u) for e, im, u in zip(emotions, images, usage, strict=True)]
+        tmp_path / "fer2013.csv",
+        [(e, pixel_string(im), u) for e, im, u in zip(emotions, images, usage, strict=True)],
     )
     return SimpleNamespace(path=path, emotions=emotions, usage=usage, images=images)
 
@@ -160,7 +168,8 @@ def ck_csv(tmp_path) -> SimpleNamespace:
     usage = ["Training"] * 7 + ["PublicTest"] * 2
     images = [noise(200 + i) for i in range(len(emotions))]
     path = write_csv(
-        tmp_path / "ckextended.csv", [(e, pixel_string(im), u) for e, im, u in zip(emotions, images, usage, strict=True)]
+        tmp_path / "ckextended.csv",
+        [(e, pixel_string(im), u) for e, im, u in zip(emotions, images, usage, strict=True)],
     )
     return SimpleNamespace(path=path, emotions=emotions, usage=usage, images=images)
 
@@ -204,7 +213,10 @@ def build_ferplus(root: Path, new_csv: bool = True) -> Path:
     save_image(root / "FER2013Train" / "fer0000099.png", np.zeros((48, 48), np.uint8))
     if new_csv:
         empty = "Training,," + ",".join(["0"] * 9 + ["10"])  # an image FER+ dropped: no name
-        rows = [f"Training,{n},{','.join(map(str, FERPLUS_NEW_VOTES.get(n, v)))}" for n, v in FERPLUS_TRAIN.items()]
+        rows = [
+            f"Training,{n},{','.join(map(str, FERPLUS_NEW_VOTES.get(n, v)))}"
+            for n, v in FERPLUS_TRAIN.items()
+        ]
         rows = rows[::-1]  # another order than label.csv: joined on name, not on row number
         rows.insert(3, empty)
         rows += [f"PublicTest,{n},{','.join(map(str, v))}" for n, v in FERPLUS_VALID.items()]

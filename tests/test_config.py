@@ -5,7 +5,9 @@ from ferkit.errors import ConfigError
 
 
 def test_defaults_and_overrides():
-    cfg = load_config(None, ["optim.lr=0.05", "train.epochs=3", "augment.scale=[0.8,1.2]", "data.val_split=null"])
+    cfg = load_config(
+        None, ["optim.lr=0.05", "train.epochs=3", "augment.scale=[0.8,1.2]", "data.val_split=null"]
+    )
     assert cfg.optim.lr == 0.05 and cfg.train.epochs == 3
     assert cfg.augment.scale == (0.8, 1.2)
     assert cfg.data.val_split is None
@@ -28,9 +30,14 @@ def test_unknown_key_suggests_closest(tmp_path):
 
 @pytest.mark.parametrize(
     "override, message",
-    [("train.epochs=abc", "must be an integer"), ("optim.lr=fast", "must be a number"),
-     ("train.compile=maybe", "true or false"), ("augment.scale=0.5", "list of 2"), ("nokey", "section.key=value"),
-     ("train=3", "must be a section")],
+    [
+        ("train.epochs=abc", "must be an integer"),
+        ("optim.lr=fast", "must be a number"),
+        ("train.compile=maybe", "true or false"),
+        ("augment.scale=0.5", "list of 2"),
+        ("nokey", "section.key=value"),
+        ("train=3", "must be a section"),
+    ],
 )
 def test_wrong_types(override, message):
     with pytest.raises(ConfigError, match=message):

@@ -30,7 +30,7 @@ def assert_cli_error(res, *needles: str, max_lines: int = 3) -> None:
     assert res.returncode != 0, res.stdout
     assert "Traceback" not in res.stderr
     assert "ferkit: error: " in res.stderr, res.stderr
-    message = res.stderr[res.stderr.index("ferkit: error: "):]  # after any progress bar
+    message = res.stderr[res.stderr.index("ferkit: error: ") :]  # after any progress bar
     for needle in needles:
         assert needle in message
     assert len(message.strip().splitlines()) <= max_lines, res.stderr
@@ -240,13 +240,16 @@ def test_csv_header_only(tmp_path):
 
 
 def test_csv_emotion_outside_the_label_space_names_the_line(tmp_path):
-    msg = csv_error(tmp_path, [(0, PIXELS, "Training"), (9, PIXELS, "Training"), (2, PIXELS, "Training")],
-                    labels="FER7")
+    msg = csv_error(
+        tmp_path, [(0, PIXELS, "Training"), (9, PIXELS, "Training"), (2, PIXELS, "Training")], labels="FER7"
+    )
     assert "bad.csv line 3" in msg and "emotion 9" in msg and "FER7" in msg
 
 
 def test_csv_more_labels_than_names_is_an_error(tmp_path):
-    assert "custom" in csv_error(tmp_path, [(0, PIXELS, "Training"), (2, PIXELS, "Training")], labels=["a", "b"])
+    assert "custom" in csv_error(
+        tmp_path, [(0, PIXELS, "Training"), (2, PIXELS, "Training")], labels=["a", "b"]
+    )
 
 
 def test_csv_unknown_label_space_name(tmp_path):
@@ -257,7 +260,11 @@ CSV_CLI_CASES = {
     "missing_column": ("emotion,Usage", [(0, "Training")], "missing column 'pixels'"),
     "wrong_length": ("emotion,pixels,Usage", [(0, PIXELS, "Training"), (0, "1 2 3", "Training")], "line 3"),
     "non_number": ("emotion,pixels,Usage", [(0, PIXELS.replace("1", "a"), "Training")], "line 2"),
-    "emotion_not_int": ("emotion,pixels,Usage", [(0, PIXELS, "Training"), ("x", PIXELS, "Training")], "line 3"),
+    "emotion_not_int": (
+        "emotion,pixels,Usage",
+        [(0, PIXELS, "Training"), ("x", PIXELS, "Training")],
+        "line 3",
+    ),
 }
 
 
@@ -337,8 +344,9 @@ def test_cli_unknown_format_suggests_the_close_name(fer_csv):
 
 
 def test_cli_label_mode_on_a_format_without_it(kaggle_dir):
-    assert_cli_error(run_ferkit("data", "stats", kaggle_dir, "--label-mode", "probability"),
-                     "'label_mode'", "fer2013")
+    assert_cli_error(
+        run_ferkit("data", "stats", kaggle_dir, "--label-mode", "probability"), "'label_mode'", "fer2013"
+    )
 
 
 # ---------------------------------------------------------------------------------------------------- FER+ files
@@ -406,6 +414,8 @@ def test_cli_json_into_a_folder(kaggle_dir, tmp_path):
 
 
 def test_cli_missing_split_for_grid(kaggle_dir, tmp_path):
-    assert_cli_error(run_ferkit("data", "grid", kaggle_dir, "--out", tmp_path / "g.png", "--split", "valid"),
-                     "'valid'", "public_test")
-
+    assert_cli_error(
+        run_ferkit("data", "grid", kaggle_dir, "--out", tmp_path / "g.png", "--split", "valid"),
+        "'valid'",
+        "public_test",
+    )

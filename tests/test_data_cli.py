@@ -78,8 +78,9 @@ def test_stats_table_shows_classes_and_totals(stats_json):
 
 def test_stats_table_reports_duplicates(stats_json):
     _, res = stats_json
-    assert "exact duplicates: 3 groups, 3 extra copies, 2 groups span two splits, 1 with conflicting labels" in (
-        res.stdout
+    assert (
+        "exact duplicates: 3 groups, 3 extra copies, 2 groups span two splits, 1 with conflicting labels"
+        in (res.stdout)
     )
 
 

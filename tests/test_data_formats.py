@@ -197,7 +197,16 @@ def test_ck_csv_has_eight_generic_classes(ck_csv):
 def test_ck_csv_labels_option_names_the_classes(ck_csv):
     names = ["anger", "disgust", "fear", "happiness", "sadness", "surprise", "neutral", "contempt"]
     ds = load_dataset(ck_csv.path, labels=names)
-    assert ds.label_space.names == ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral", "contempt")
+    assert ds.label_space.names == (
+        "angry",
+        "disgust",
+        "fear",
+        "happy",
+        "sad",
+        "surprise",
+        "neutral",
+        "contempt",
+    )
     assert ds.class_counts()["contempt"] == 2
 
 
@@ -299,7 +308,9 @@ def test_ferplus_new_csv_votes_override_label_csv(ferplus_dir):
     assert ds.notes["votes"] == "fer2013new.csv"
     i = ds.sources.tolist().index("FER2013Train/fer0000006.png")
     assert FERPLUS8.names[ds.labels[i]] == "angry"
-    assert not any(k.endswith("_not_in_fer2013new.csv") for k in ds.notes)  # every name joined, blank row skipped
+    assert not any(
+        k.endswith("_not_in_fer2013new.csv") for k in ds.notes
+    )  # every name joined, blank row skipped
 
 
 def test_ferplus_votes_label_csv_ignores_new_csv(ferplus_dir):
@@ -329,7 +340,9 @@ def test_ferplus_name_missing_from_new_csv_is_noted(ferplus_dir):
 
 def test_ferplus_take_split_valid(ferplus_dir):
     assert load_dataset(ferplus_dir).take_split("valid").sources.tolist() == [
-        "FER2013Valid/fer0000100.png", "FER2013Valid/fer0000102.png"]
+        "FER2013Valid/fer0000100.png",
+        "FER2013Valid/fer0000102.png",
+    ]
 
 
 def test_ferplus_explicit_format(ferplus_dir):
@@ -337,6 +350,7 @@ def test_ferplus_explicit_format(ferplus_dir):
 
 
 # ---------------------------------------------------------------------------------------------------- FER+ vote rules
+
 
 @pytest.mark.parametrize(
     ("votes", "expected"),

@@ -48,10 +48,24 @@ def ckplus(shared_data, module_cache):
 
 # ---------------------------------------------------------------------------------------------------- FER2013
 
-FER2013_TRAIN = {"angry": 3995, "disgust": 436, "fear": 4097, "happy": 7215, "neutral": 4965, "sad": 4830,
-                 "surprise": 3171}
-FER2013_PUBLIC = {"angry": 467, "disgust": 56, "fear": 496, "happy": 895, "neutral": 607, "sad": 653,
-                  "surprise": 415}
+FER2013_TRAIN = {
+    "angry": 3995,
+    "disgust": 436,
+    "fear": 4097,
+    "happy": 7215,
+    "neutral": 4965,
+    "sad": 4830,
+    "surprise": 3171,
+}
+FER2013_PUBLIC = {
+    "angry": 467,
+    "disgust": 56,
+    "fear": 496,
+    "happy": 895,
+    "neutral": 607,
+    "sad": 653,
+    "surprise": 415,
+}
 
 
 def test_fer2013_format_space_and_splits(fer2013):
@@ -93,7 +107,9 @@ def _label_csv_rows(path) -> int:
         return sum(1 for row in csv.reader(fh) if row and row[0].strip())
 
 
-@pytest.mark.parametrize(("split", "folder", "rows"), [("train", "FER2013Train", 28558), ("valid", "FER2013Valid", 3579)])
+@pytest.mark.parametrize(
+    ("split", "folder", "rows"), [("train", "FER2013Train", 28558), ("valid", "FER2013Valid", 3579)]
+)
 def test_ferplus_every_row_accounted_for(ferplus, shared_data, split, folder, rows):
     assert _label_csv_rows(shared_data / "ferplus" / folder / "label.csv") == rows
     kept = ferplus.split_counts()[split]
@@ -128,8 +144,15 @@ def test_ckplus_count_and_space(ckplus):
 
 
 def test_ckplus_per_class_counts(ckplus):
-    assert ckplus.class_counts() == {"angry": 135, "contempt": 54, "disgust": 177, "fear": 75, "happy": 207,
-                                     "sad": 84, "surprise": 249}
+    assert ckplus.class_counts() == {
+        "angry": 135,
+        "contempt": 54,
+        "disgust": 177,
+        "fear": 75,
+        "happy": 207,
+        "sad": 84,
+        "surprise": 249,
+    }
 
 
 def test_ckplus_groups_are_118_subjects(ckplus):

@@ -21,8 +21,15 @@ from ferkit.labels import (
 
 @pytest.mark.parametrize(
     ("alias", "name"),
-    [("happiness", "happy"), ("anger", "angry"), ("sadness", "sad"), ("Happiness", "happy"), (" ANGER ", "angry"),
-     ("surprised", "surprise"), ("fearful", "fear")],
+    [
+        ("happiness", "happy"),
+        ("anger", "angry"),
+        ("sadness", "sad"),
+        ("Happiness", "happy"),
+        (" ANGER ", "angry"),
+        ("surprised", "surprise"),
+        ("fearful", "fear"),
+    ],
 )
 def test_canonical_maps_aliases(alias, name):
     assert canonical(alias) == name

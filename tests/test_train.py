@@ -8,15 +8,22 @@ import sys
 import numpy as np
 import pytest
 import torch
+from tests._synthetic import bar_dataset, write_bar_csv
 
 from ferkit.config import load_config
 from ferkit.errors import DataError, ModelError, TrainingError
 from ferkit.models import load_model, read_checkpoint_meta
 from ferkit.train import fit
-from tests._synthetic import bar_dataset, write_bar_csv
 
-FAST = ["model.name=seed_keras_cnn", "train.batch_size=32", "train.threads=1", "optim.lr=0.05",
-        "augment.erase=0", "augment.rotate=3", "augment.translate=0.03"]
+FAST = [
+    "model.name=seed_keras_cnn",
+    "train.batch_size=32",
+    "train.threads=1",
+    "optim.lr=0.05",
+    "augment.erase=0",
+    "augment.rotate=3",
+    "augment.translate=0.03",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -35,12 +42,29 @@ def test_cli_one_epoch_writes_every_output(tmp_path):
     csv = write_bar_csv(tmp_path / "bars.csv", 10, 3)
     run = tmp_path / "run"
     env = {**os.environ, "FERKIT_CACHE_DIR": str(tmp_path / "cache")}
-    cmd = [sys.executable, "-m", "ferkit", "train", "--data", str(csv), "--run-dir", str(run), "--quiet",
-           *[a for kv in FAST + ["train.epochs=1"] for a in ("--set", kv)]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "ferkit",
+        "train",
+        "--data",
+        str(csv),
+        "--run-dir",
+        str(run),
+        "--quiet",
+        *[a for kv in FAST + ["train.epochs=1"] for a in ("--set", kv)],
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr
-    for name in ("history.csv", "curves.png", "best.safetensors", "last.safetensors", "last_state.safetensors",
-                 "config.yaml", "summary.json"):
+    for name in (
+        "history.csv",
+        "curves.png",
+        "best.safetensors",
+        "last.safetensors",
+        "last_state.safetensors",
+        "config.yaml",
+        "summary.json",
+    ):
         assert (run / name).is_file(), name
     meta = read_checkpoint_meta(run / "best.safetensors")
     assert meta["config"]["model"]["name"] == "seed_keras_cnn"
@@ -71,7 +95,7 @@ def test_resume_after_kill_continues_exactly(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "_save_epoch", real)
     resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
-    for a, b in zip(full.history, resumed.history):
+    for a, b in zip(full.history, resumed.history, strict=False):
         assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-6)
         assert a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-6)
 
@@ -85,9 +109,18 @@ def test_learns_a_learnable_task(tmp_path):
 
 def test_holdout_and_class_balancing(tmp_path):
     ds = bar_dataset(10, 2)
-    cfg = _cfg("train.epochs=1", "data.val_split=null", "data.val_fraction=0.2", "train.sampler=balanced",
-               "train.class_weights=balanced", "train.grad_clip=1.0", "schedule.name=cosine",
-               "schedule.warmup_epochs=0.5", "optim.name=adamw", "optim.lr=0.001")
+    cfg = _cfg(
+        "train.epochs=1",
+        "data.val_split=null",
+        "data.val_fraction=0.2",
+        "train.sampler=balanced",
+        "train.class_weights=balanced",
+        "train.grad_clip=1.0",
+        "schedule.name=cosine",
+        "schedule.warmup_epochs=0.5",
+        "optim.name=adamw",
+        "optim.lr=0.001",
+    )
     from ferkit.train.data_setup import split_train_val
 
     train, val = split_train_val(ds, cfg)
@@ -144,8 +177,8 @@ def test_disk_full_keeps_previous_state(tmp_path, monkeypatch):
     monkeypatch.setattr(state, "save_file", full_disk)
     with pytest.raises(TrainingError, match="previous checkpoint is kept"):
         fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
-    from ferkit.train.state import load_state
     from ferkit.train.build import build_model, make_optimizer
+    from ferkit.train.state import load_state
 
     model = build_model(cfg, train.label_space, None, False)
     info, _ = load_state(tmp_path / "r" / "last_state.safetensors", model, make_optimizer(cfg, model), "cpu")
@@ -163,21 +196,47 @@ def test_init_from_replaces_classifier_and_checks_model(tmp_path):
     ck_train.label_space = CKPLUS7
     ck_val = val.subset(np.arange(len(val)))
     ck_val.label_space = CKPLUS7
-    res = fit(_cfg("train.epochs=1"), tmp_path / "b", train=ck_train, val=ck_val, init_from=str(first.best_path),
-              freeze_features=True, quiet=True)
+    res = fit(
+        _cfg("train.epochs=1"),
+        tmp_path / "b",
+        train=ck_train,
+        val=ck_val,
+        init_from=str(first.best_path),
+        freeze_features=True,
+        quiet=True,
+    )
     assert load_model(res.best_path).data_config.labels == CKPLUS7
     with pytest.raises(ModelError, match="set model.name=seed_keras_cnn"):
-        fit(_cfg("train.epochs=1", "model.name=mobilefer"), tmp_path / "c", train=train, val=val,
-            init_from=str(first.best_path), quiet=True)
+        fit(
+            _cfg("train.epochs=1", "model.name=mobilefer"),
+            tmp_path / "c",
+            train=train,
+            val=val,
+            init_from=str(first.best_path),
+            quiet=True,
+        )
 
 
 def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
     csv = write_bar_csv(tmp_path / "bars.csv", 10, 3)
     run = tmp_path / "ddp"
     env = {**os.environ, "FERKIT_CACHE_DIR": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m", "ferkit",
-           "train", "--data", str(csv), "--run-dir", str(run), "--quiet",
-           *[a for kv in FAST + ["train.epochs=2", "train.batch_size=8"] for a in ("--set", kv)]]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node=2",
+        "--master_port=29517",
+        "-m",
+        "ferkit",
+        "train",
+        "--data",
+        str(csv),
+        "--run-dir",
+        str(run),
+        "--quiet",
+        *[a for kv in FAST + ["train.epochs=2", "train.batch_size=8"] for a in ("--set", kv)],
+    ]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr[-2000:]
     summary = json.loads((run / "summary.json").read_text())

@@ -9,7 +9,9 @@ def format_table(headers: list[str], rows: list[list], title: str | None = None)
     numeric = [all(_is_num(r[i]) for r in rows) and rows for i in range(len(headers))]
 
     def line(r: list[str]) -> str:
-        return "  ".join(c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+        return "  ".join(
+            c.rjust(w) if numeric[i] else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths, strict=False))
+        ).rstrip()
 
     out = [title] if title else []
     out += [line(cells[0]), "  ".join("-" * w for w in widths)]

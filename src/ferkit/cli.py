@@ -20,7 +20,8 @@ COMMAND_MODULES = ("data", "models", "train", "evaluate", "cv", "predict", "dete
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="ferkit", description="ferkit: facial emotion recognition — data, training, evaluation, recognition."
+        prog="ferkit",
+        description="ferkit: facial emotion recognition — data, training, evaluation, recognition.",
     )
     parser.add_argument("--version", action="version", version=f"ferkit {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

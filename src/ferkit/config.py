@@ -107,6 +107,7 @@ class Config:
 
 def config_to_dict(cfg) -> dict:
     """Plain dict (tuples as lists) of a config dataclass."""
+
     def conv(v):
         if isinstance(v, tuple):
             return [conv(x) for x in v]
@@ -169,7 +170,9 @@ def _build(cls, d: dict, where: str, prefix: str):
         full = f"{prefix}{key}"
         if key not in fields:
             known = [f"{prefix}{k}" for k in fields]
-            raise ConfigError(f"{where}: unknown key {full!r}{did_you_mean(full, known)}; known: {', '.join(known)}")
+            raise ConfigError(
+                f"{where}: unknown key {full!r}{did_you_mean(full, known)}; known: {', '.join(known)}"
+            )
         kwargs[key] = _coerce(hints[key], value, where, full)
     return cls(**kwargs)
 
@@ -196,7 +199,7 @@ def _coerce(tp, value, where: str, key: str):
     if origin is tuple:
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ConfigError(f"{where}: {key!r} must be a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(a, v, where, key) for a, v in zip(args, value))
+        return tuple(_coerce(a, v, where, key) for a, v in zip(args, value, strict=False))
     if tp is dict or origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {key!r} must be a mapping, got {value!r}")

@@ -10,7 +10,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ferkit.errors import DataError
 
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pnm"})
+IMAGE_EXTS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pnm"}
+)
 
 # Images over this many pixels are refused (decompression bombs; a 100-megapixel photo is not a face dataset).
 MAX_PIXELS = 64_000_000
@@ -96,5 +98,7 @@ def read_gray(path: Path | str, size: int | None) -> tuple[np.ndarray, tuple[int
     mode = im.mode
     gray = to_gray(im)
     if size is not None and gray.shape != (size, size):
-        gray = np.asarray(Image.fromarray(gray).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0))
+        gray = np.asarray(
+            Image.fromarray(gray).resize((size, size), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        )
     return gray, orig, mode

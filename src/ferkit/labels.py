@@ -57,9 +57,7 @@ class LabelSpace:
         """Index of a class name (aliases accepted). Raises DataError naming the space when unknown."""
         key = canonical(name)
         if key not in self.names:
-            raise DataError(
-                f"label {name!r} is not in label space {self.name} ({', '.join(self.names)})"
-            )
+            raise DataError(f"label {name!r} is not in label space {self.name} ({', '.join(self.names)})")
         return self.names.index(key)
 
     def __contains__(self, name: object) -> bool:
@@ -96,9 +94,7 @@ def get_space(name: str) -> LabelSpace:
     for space in KNOWN_SPACES:
         if space.name.lower() == name.lower():
             return space
-    raise DataError(
-        f"unknown label space {name!r}; known: {', '.join(s.name for s in KNOWN_SPACES)}"
-    )
+    raise DataError(f"unknown label space {name!r}; known: {', '.join(s.name for s in KNOWN_SPACES)}")
 
 
 def space_for_names(names: set[str] | list[str]) -> LabelSpace:
@@ -112,9 +108,7 @@ def space_for_names(names: set[str] | list[str]) -> LabelSpace:
 
 def remap_table(src: LabelSpace, dst: LabelSpace) -> np.ndarray:
     """int64 array t with t[i] = index in dst of src.names[i], or -1 when dst lacks that class."""
-    return np.array(
-        [dst.names.index(n) if n in dst.names else -1 for n in src.names], dtype=np.int64
-    )
+    return np.array([dst.names.index(n) if n in dst.names else -1 for n in src.names], dtype=np.int64)
 
 
 def remap(labels: np.ndarray, src: LabelSpace, dst: LabelSpace) -> np.ndarray:

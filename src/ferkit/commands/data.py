@@ -39,7 +39,9 @@ def _load(args):
     from ferkit.data import load_dataset
 
     opts = {"label_mode": args.label_mode} if args.label_mode else {}
-    return load_dataset(args.path, args.format, strict=args.strict, cache=not args.no_cache, quiet=args.quiet, **opts)
+    return load_dataset(
+        args.path, args.format, strict=args.strict, cache=not args.no_cache, quiet=args.quiet, **opts
+    )
 
 
 def _stats(args) -> int:

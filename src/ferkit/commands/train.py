@@ -7,8 +7,14 @@ def register(sub) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config (resumable)")
     p.add_argument("-c", "--config", help="YAML recipe (see configs/); defaults apply when left out")
     p.add_argument("--data", help="dataset path (overrides data.path)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a config value, e.g. --set optim.lr=0.05 (repeatable)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config value, e.g. --set optim.lr=0.05 (repeatable)",
+    )
     p.add_argument("--run-dir", help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir after its last epoch")
     p.add_argument("--exist-ok", action="store_true", help="start over in an existing run directory")
@@ -24,6 +30,14 @@ def _run(args) -> int:
 
     cfg = load_config(args.config, args.overrides)
     run_dir = args.run_dir or f"runs/{cfg.name}"
-    fit(cfg, run_dir, data_path=args.data, resume=args.resume, exist_ok=args.exist_ok,
-        init_from=args.init_from, freeze_features=args.freeze_features, quiet=args.quiet)
+    fit(
+        cfg,
+        run_dir,
+        data_path=args.data,
+        resume=args.resume,
+        exist_ok=args.exist_ok,
+        init_from=args.init_from,
+        freeze_features=args.freeze_features,
+        quiet=args.quiet,
+    )
     return 0

@@ -1,9 +1,9 @@
 """The data layer: every common FER dataset format read into one in-memory form (`FerDataset`), with a cache.
 
-    >>> from ferkit.data import load_dataset
-    >>> ds = load_dataset("path/to/fer2013")          # format auto-detected
-    >>> test = ds.take_split("public_test")
-    >>> test.images.shape, test.labels[:5], test.label_space.names
+>>> from ferkit.data import load_dataset
+>>> ds = load_dataset("path/to/fer2013")          # format auto-detected
+>>> test = ds.take_split("public_test")
+>>> test.images.shape, test.labels[:5], test.label_space.names
 """
 
 from __future__ import annotations
@@ -74,7 +74,9 @@ def load_dataset(
             return hit
     ds = fmt.load(root, files, opts, strict, quiet)
     if len(ds) == 0:
-        raise DataError(f"{root}: no readable images found ({len(ds.unreadable)} unreadable, {ds.ignored} ignored)")
+        raise DataError(
+            f"{root}: no readable images found ({len(ds.unreadable)} unreadable, {ds.ignored} ignored)"
+        )
     if cache:
         cache_mod.save_cached(key, ds)
     return ds

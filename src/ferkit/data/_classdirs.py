@@ -56,7 +56,9 @@ def read_class_tree(
         labels.append(space.names.index(canonical(name)))
     dec = decode_files(root, [f.rel for f in kept], size if size else None, strict, quiet)
     if not size and len(dec.sizes) > 1:
-        raise DataError(f"{root}: images have different sizes ({', '.join(dec.sizes)}); pass size=N to resize")
+        raise DataError(
+            f"{root}: images have different sizes ({', '.join(dec.sizes)}); pass size=N to resize"
+        )
     rels = [kept[i].rel for i in dec.ok]
     return build_dataset(
         images=dec.images,

@@ -54,17 +54,35 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
     if {canonical(n) for n in names} <= set(CKPLUS7.names):
         space = CKPLUS7
     images = [f for f in files if PurePath(f.rel).suffix and len(PurePath(f.rel).parts) > 1]
-    bad = [f.rel for f in images if not NAME.match(PurePath(f.rel).name) and PurePath(f.rel).suffix.lower() == ".png"]
+    bad = [
+        f.rel
+        for f in images
+        if not NAME.match(PurePath(f.rel).name) and PurePath(f.rel).suffix.lower() == ".png"
+    ]
     if bad:
         raise DataError(f"{root / bad[0]}: CK+ file names must look like S<subject>_<sequence>_<frame>.png")
     return read_class_tree(
-        root, files, depth=0, space=space, split_of=lambda rel: "train", split_order=("train",),
-        fmt="ckplus", size=options.get("size", FACE_SIZE), strict=strict, quiet=quiet, group_of=group_of,
+        root,
+        files,
+        depth=0,
+        space=space,
+        split_of=lambda rel: "train",
+        split_order=("train",),
+        fmt="ckplus",
+        size=options.get("size", FACE_SIZE),
+        strict=strict,
+        quiet=quiet,
+        group_of=group_of,
     )
 
 
-FORMAT = register_format(DatasetFormat(
-    name="ckplus",
-    layout="CK+48 folders: <emotion>/S<subject>_<sequence>_<frame>.png",
-    detect=detect, inputs=inputs, load=load, options={"size": FACE_SIZE},
-))
+FORMAT = register_format(
+    DatasetFormat(
+        name="ckplus",
+        layout="CK+48 folders: <emotion>/S<subject>_<sequence>_<frame>.png",
+        detect=detect,
+        inputs=inputs,
+        load=load,
+        options={"size": FACE_SIZE},
+    )
+)

@@ -12,7 +12,8 @@ def row_hashes(images: np.ndarray) -> np.ndarray:
     flat = np.ascontiguousarray(images.reshape(len(images), -1))
     return np.fromiter(
         (int.from_bytes(hashlib.blake2b(r.tobytes(), digest_size=8).digest(), "little") for r in flat),
-        dtype=np.uint64, count=len(flat),
+        dtype=np.uint64,
+        count=len(flat),
     )
 
 

@@ -46,7 +46,9 @@ def _parse_pixels(text: str, where: str, expected: int | None) -> np.ndarray:
             raise DataError(f"{where}: pixels contain a non-number ({bad!r})") from None
     if expected is not None and values.size != expected:
         side = int(math.isqrt(expected))
-        raise DataError(f"{where}: pixel string has {values.size} values, expected {expected} ({side}x{side})")
+        raise DataError(
+            f"{where}: pixel string has {values.size} values, expected {expected} ({side}x{side})"
+        )
     if values.size == 0 or math.isqrt(values.size) ** 2 != values.size:
         raise DataError(f"{where}: pixel string has {values.size} values, which is not a square image")
     if values.min() < 0 or values.max() > 255:
@@ -76,7 +78,9 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in REQUIRED if c not in header]
         if missing:
-            raise DataError(f"{root}: missing column {', '.join(map(repr, missing))} (header: {','.join(header)})")
+            raise DataError(
+                f"{root}: missing column {', '.join(map(repr, missing))} (header: {','.join(header)})"
+            )
         i_emo, i_pix = header.index("emotion"), header.index("pixels")
         i_use = header.index("usage") if "usage" in header else None
         for line_no, row in enumerate(reader, start=2):
@@ -103,17 +107,31 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
     space = _label_space(options, max(labels) + 1)
     if max(labels) >= len(space):
         line = sources[labels.index(max(labels))].rsplit(":", 1)[1]
-        raise DataError(f"{root.name} line {line}: emotion {max(labels)} is outside label space {space.name} (0..{len(space) - 1})")
+        raise DataError(
+            f"{root.name} line {line}: emotion {max(labels)} is outside label space {space.name} (0..{len(space) - 1})"
+        )
     side = math.isqrt(expected)
     return build_dataset(
-        images=np.stack(rows).reshape(-1, side, side), labels=labels, label_space=space, splits=splits,
-        split_order=SPLIT_ORDER, sources=sources, format="fer2013_csv", root=root,
-        sizes={f"{side}x{side}": len(rows)}, modes={"L": len(rows)},
+        images=np.stack(rows).reshape(-1, side, side),
+        labels=labels,
+        label_space=space,
+        splits=splits,
+        split_order=SPLIT_ORDER,
+        sources=sources,
+        format="fer2013_csv",
+        root=root,
+        sizes={f"{side}x{side}": len(rows)},
+        modes={"L": len(rows)},
     )
 
 
-FORMAT = register_format(DatasetFormat(
-    name="fer2013_csv",
-    layout="FER2013 CSV: columns emotion,pixels[,Usage] with space-separated pixel values",
-    detect=detect, inputs=inputs, load=load, options={"labels": None},
-))
+FORMAT = register_format(
+    DatasetFormat(
+        name="fer2013_csv",
+        layout="FER2013 CSV: columns emotion,pixels[,Usage] with space-separated pixel values",
+        detect=detect,
+        inputs=inputs,
+        load=load,
+        options={"labels": None},
+    )
+)

@@ -16,8 +16,14 @@ from ferkit.data.files import FileEntry, walk
 from ferkit.data.formats import DatasetFormat, register_format
 from ferkit.labels import space_for_names
 
-SPLIT_DIRS = {"train": "train", "training": "train", "test": "test", "val": "valid", "valid": "valid",
-              "validation": "valid"}
+SPLIT_DIRS = {
+    "train": "train",
+    "training": "train",
+    "test": "test",
+    "val": "valid",
+    "valid": "valid",
+    "validation": "valid",
+}
 PREFIXES = {"training": "train", "publictest": "public_test", "privatetest": "private_test"}
 SPLIT_ORDER = ("train", "valid", "public_test", "private_test", "test")
 
@@ -45,13 +51,26 @@ def inputs(root: Path, options: dict) -> list[FileEntry]:
 def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
     names = {c.name for d in _split_dirs(root) for c in subdirs(d)}
     return read_class_tree(
-        root, files, depth=1, space=space_for_names(names), split_of=split_of, split_order=SPLIT_ORDER,
-        fmt="fer2013", size=options.get("size", FACE_SIZE), strict=strict, quiet=quiet,
+        root,
+        files,
+        depth=1,
+        space=space_for_names(names),
+        split_of=split_of,
+        split_order=SPLIT_ORDER,
+        fmt="fer2013",
+        size=options.get("size", FACE_SIZE),
+        strict=strict,
+        quiet=quiet,
     )
 
 
-FORMAT = register_format(DatasetFormat(
-    name="fer2013",
-    layout="FER2013 Kaggle folders: train/<emotion>/Training_*.jpg, test/<emotion>/{PublicTest,PrivateTest}_*.jpg",
-    detect=detect, inputs=inputs, load=load, options={"size": FACE_SIZE},
-))
+FORMAT = register_format(
+    DatasetFormat(
+        name="fer2013",
+        layout="FER2013 Kaggle folders: train/<emotion>/Training_*.jpg, test/<emotion>/{PublicTest,PrivateTest}_*.jpg",
+        detect=detect,
+        inputs=inputs,
+        load=load,
+        options={"size": FACE_SIZE},
+    )
+)

@@ -61,7 +61,9 @@ def read_new_csv(path: Path) -> dict[str, dict[str, np.ndarray]]:
         reader = csv.reader(fh)
         header = next(reader, [])
         if len(header) < 12 or header[1].strip().lower() != "image name":
-            raise DataError(f"{path}: expected header Usage,Image name,<10 vote columns>, got {','.join(header)}")
+            raise DataError(
+                f"{path}: expected header Usage,Image name,<10 vote columns>, got {','.join(header)}"
+            )
         for line_no, row in enumerate(reader, start=2):
             if len(row) >= 2 and row[1].strip():
                 folder = USAGE.get(row[0].strip())
@@ -77,8 +79,10 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
         raise DataError(f"unknown FER+ label mode {mode!r}; choose one of {', '.join(MODES)}")
     votes_opt = options.get("votes", "auto")
     if votes_opt not in VOTES:
-        raise DataError(f"unknown FER+ votes source {votes_opt!r}{did_you_mean(str(votes_opt), VOTES)}; choose one of "
-                        f"{', '.join(VOTES)}")
+        raise DataError(
+            f"unknown FER+ votes source {votes_opt!r}{did_you_mean(str(votes_opt), VOTES)}; choose one of "
+            f"{', '.join(VOTES)}"
+        )
     new = read_new_csv(root / NEW_CSV) if votes_opt != "label_csv" and (root / NEW_CSV).is_file() else None
     if votes_opt == "fer2013new" and new is None:
         raise DataError(f"{root / NEW_CSV}: not found (votes='fer2013new')")
@@ -104,26 +108,46 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
             rels.append(rel)
             targets.append(target)
             splits.append(split)
-    listed = {f"{folder}/{n}" for folder in FOLDERS if (root / folder / "label.csv").is_file()
-              for n in read_label_csv(root / folder / "label.csv")}
+    listed = {
+        f"{folder}/{n}"
+        for folder in FOLDERS
+        if (root / folder / "label.csv").is_file()
+        for n in read_label_csv(root / folder / "label.csv")
+    }
     ignored = sum(1 for r in on_disk if r not in listed and not r.endswith(".csv"))
     dec = decode_files(root, rels, options.get("size") or None, strict, quiet)
     if not options.get("size") and len(dec.sizes) > 1:
-        raise DataError(f"{root}: images have different sizes ({', '.join(dec.sizes)}); pass size=N to resize")
-    soft = np.stack([targets[i] for i in dec.ok]).astype(np.float32) if dec.ok else np.zeros((0, 8), np.float32)
+        raise DataError(
+            f"{root}: images have different sizes ({', '.join(dec.sizes)}); pass size=N to resize"
+        )
+    soft = (
+        np.stack([targets[i] for i in dec.ok]).astype(np.float32) if dec.ok else np.zeros((0, 8), np.float32)
+    )
     return build_dataset(
-        images=dec.images, labels=soft.argmax(1) if len(soft) else [], label_space=FERPLUS8,
-        splits=[splits[i] for i in dec.ok], split_order=tuple(FOLDERS.values()),
-        sources=[rels[i] for i in dec.ok], format="ferplus", root=root,
-        soft_targets=None if mode == "majority" else soft, unreadable=missing + dec.unreadable,
-        ignored=ignored, sizes=dec.sizes, modes=dec.modes,
+        images=dec.images,
+        labels=soft.argmax(1) if len(soft) else [],
+        label_space=FERPLUS8,
+        splits=[splits[i] for i in dec.ok],
+        split_order=tuple(FOLDERS.values()),
+        sources=[rels[i] for i in dec.ok],
+        format="ferplus",
+        root=root,
+        soft_targets=None if mode == "majority" else soft,
+        unreadable=missing + dec.unreadable,
+        ignored=ignored,
+        sizes=dec.sizes,
+        modes=dec.modes,
         notes={"label_mode": mode, "votes": NEW_CSV if new is not None else "label.csv", **notes},
     )
 
 
-FORMAT = register_format(DatasetFormat(
-    name="ferplus",
-    layout="FER+ folders: FER2013Train|FER2013Valid|FER2013Test/*.png with label.csv (+ optional fer2013new.csv)",
-    detect=detect, inputs=inputs, load=load,
-    options={"label_mode": "majority", "votes": "auto", "size": None},
-))
+FORMAT = register_format(
+    DatasetFormat(
+        name="ferplus",
+        layout="FER+ folders: FER2013Train|FER2013Valid|FER2013Test/*.png with label.csv (+ optional fer2013new.csv)",
+        detect=detect,
+        inputs=inputs,
+        load=load,
+        options={"label_mode": "majority", "votes": "auto", "size": None},
+    )
+)

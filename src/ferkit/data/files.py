@@ -14,7 +14,9 @@ from ferkit.errors import DataError
 from ferkit.imageio import ImageReadError, is_image_file, read_gray
 
 # Files that belong to a dataset's layout and are neither images nor "ignored" junk.
-METADATA_FILES = frozenset({"label.csv", "fer2013new.csv", "readme.md", "readme.txt", "license", "license.txt"})
+METADATA_FILES = frozenset(
+    {"label.csv", "fer2013new.csv", "readme.md", "readme.txt", "license", "license.txt"}
+)
 
 
 @dataclass(frozen=True)

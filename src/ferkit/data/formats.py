@@ -51,7 +51,9 @@ def list_formats() -> list[str]:
 def get_format(name: str) -> DatasetFormat:
     _ensure_loaded()
     if name not in FORMATS:
-        raise DataError(f"unknown dataset format {name!r}{did_you_mean(name, list(FORMATS))}; known: {', '.join(FORMATS)}")
+        raise DataError(
+            f"unknown dataset format {name!r}{did_you_mean(name, list(FORMATS))}; known: {', '.join(FORMATS)}"
+        )
     return FORMATS[name]
 
 
@@ -63,6 +65,7 @@ def _ensure_loaded() -> None:
     import ferkit.data.fer2013_folders  # noqa: F401
     import ferkit.data.ckplus  # noqa: F401
     import ferkit.data.imagefolder  # noqa: F401
+
     # isort: on
     # A format module imported earlier on its own (e.g. for ckplus.sequence_of) registered out of turn: restore
     # the detection order, other (later registered) formats after these.

@@ -31,13 +31,26 @@ def inputs(root: Path, options: dict) -> list[FileEntry]:
 def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
     names = {d.name for d in subdirs(root)}
     return read_class_tree(
-        root, files, depth=0, space=space_for_names(names), split_of=lambda rel: "all", split_order=("all",),
-        fmt="imagefolder", size=options.get("size", FACE_SIZE), strict=strict, quiet=quiet,
+        root,
+        files,
+        depth=0,
+        space=space_for_names(names),
+        split_of=lambda rel: "all",
+        split_order=("all",),
+        fmt="imagefolder",
+        size=options.get("size", FACE_SIZE),
+        strict=strict,
+        quiet=quiet,
     )
 
 
-FORMAT = register_format(DatasetFormat(
-    name="imagefolder",
-    layout="image folder: <class>/<images> (any size or mode; converted to grayscale)",
-    detect=detect, inputs=inputs, load=load, options={"size": FACE_SIZE},
-))
+FORMAT = register_format(
+    DatasetFormat(
+        name="imagefolder",
+        layout="image folder: <class>/<images> (any size or mode; converted to grayscale)",
+        detect=detect,
+        inputs=inputs,
+        load=load,
+        options={"size": FACE_SIZE},
+    )
+)

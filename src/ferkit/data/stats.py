@@ -40,7 +40,9 @@ def format_stats(stats: dict) -> str:
         "",
     ]
     info = stats["source_images"]
-    out.append("source images: sizes " + _counts(info.get("sizes", {})) + "; modes " + _counts(info.get("modes", {})))
+    out.append(
+        "source images: sizes " + _counts(info.get("sizes", {})) + "; modes " + _counts(info.get("modes", {}))
+    )
     if stats["groups"] is not None:
         out.append(f"groups (subjects): {stats['groups']}")
     d = stats["duplicates"]

@@ -27,9 +27,7 @@ def random_affine(x: torch.Tensor, aug: AugmentCfg, out_size: int, g: torch.Gene
     flip = torch.where(torch.rand(n, generator=g, device=dev) < aug.hflip, -1.0, 1.0)
     k = crop / scale
     cos, sin = torch.cos(angle) * k, torch.sin(angle) * k
-    theta = torch.stack(
-        [torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1
-    )
+    theta = torch.stack([torch.stack([cos * flip, -sin, tx], 1), torch.stack([sin * flip, cos, ty], 1)], 1)
     grid = F.affine_grid(theta, [n, x.shape[1], out_size, out_size], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -53,7 +51,9 @@ def random_erase(x: torch.Tensor, aug: AugmentCfg, g: torch.Generator) -> torch.
     return torch.where(mask.unsqueeze(1), noise, x)
 
 
-def mix(x: torch.Tensor, y: torch.Tensor, aug: AugmentCfg, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def mix(
+    x: torch.Tensor, y: torch.Tensor, aug: AugmentCfg, g: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Mixup or cutmix (chosen at random when both are on) of a batch and its soft targets N×C."""
     modes = [m for m, a in (("mixup", aug.mixup), ("cutmix", aug.cutmix)) if a > 0]
     if not modes or torch.rand(1, generator=g, device=x.device).item() >= aug.mix_prob:

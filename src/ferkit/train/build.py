@@ -13,7 +13,9 @@ from ferkit.models.checkpoint import load_state_into
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
-def build_model(cfg: Config, labels: LabelSpace, init_from: str | None, freeze: bool, log=print) -> torch.nn.Module:
+def build_model(
+    cfg: Config, labels: LabelSpace, init_from: str | None, freeze: bool, log=print
+) -> torch.nn.Module:
     """The config's model for these labels; with `init_from`, its weights (a new classifier when labels differ)."""
     model = create_model(cfg.model.name, labels=labels, **cfg.model.kwargs)
     if init_from:

@@ -11,7 +11,9 @@ from ferkit.errors import TrainingError
 TEST_SPLITS = ("test", "private_test")
 
 
-def load_train_val(cfg: Config, data_path: str | None = None, quiet: bool = True) -> tuple[FerDataset, FerDataset]:
+def load_train_val(
+    cfg: Config, data_path: str | None = None, quiet: bool = True
+) -> tuple[FerDataset, FerDataset]:
     """The (train, val) datasets a config asks for.
 
     Selection happens on `val`, so a split named test/private_test is refused unless

@@ -36,20 +36,37 @@ def autocast(device: torch.device, amp: bool):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 
 
-def epoch_order(n: int, weights: torch.Tensor | None, g: torch.Generator, rank: int, world: int) -> torch.Tensor:
+def epoch_order(
+    n: int, weights: torch.Tensor | None, g: torch.Generator, rank: int, world: int
+) -> torch.Tensor:
     """Sample order of one epoch (balanced sampling draws with replacement); rank's equal-sized shard."""
     if weights is not None:
         order = torch.multinomial(weights, n, replacement=True, generator=g)
     else:
         order = torch.randperm(n, generator=g, device=g.device)
     per = n // world
-    return order[rank * per:(rank + 1) * per] if world > 1 else order
+    return order[rank * per : (rank + 1) * per] if world > 1 else order
 
 
 def train_one_epoch(
-    model, opt, data: EpochData, cfg: Config, dc: DataConfig, *, epoch: int, step: int, total_steps: int,
-    steps_per_epoch: int, g: torch.Generator, amp: bool, channels_last: bool, ema: dict | None,
-    lr_override: float | None, rank: int, world: int, progress,
+    model,
+    opt,
+    data: EpochData,
+    cfg: Config,
+    dc: DataConfig,
+    *,
+    epoch: int,
+    step: int,
+    total_steps: int,
+    steps_per_epoch: int,
+    g: torch.Generator,
+    amp: bool,
+    channels_last: bool,
+    ema: dict | None,
+    lr_override: float | None,
+    rank: int,
+    world: int,
+    progress,
 ) -> tuple[dict, int]:
     """Train one epoch; returns ({train_loss, train_acc, lr, images_per_s}, next step)."""
     model.train()
@@ -60,13 +77,17 @@ def train_one_epoch(
     correct = torch.zeros((), device=data.images.device)
     seen, lr = 0, cfg.optim.lr
     for b in range(steps_per_epoch):
-        idx = order[b * bs:(b + 1) * bs]
+        idx = order[b * bs : (b + 1) * bs]
         x = augment_batch(data.images[idx], dc, cfg.augment, g)
         y = data.targets[idx]
         x, y = mix(x, y, cfg.augment, g)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        lr = lr_override if lr_override is not None else lr_at(step, total_steps, steps_per_epoch, cfg.optim.lr, cfg.schedule)
+        lr = (
+            lr_override
+            if lr_override is not None
+            else lr_at(step, total_steps, steps_per_epoch, cfg.optim.lr, cfg.schedule)
+        )
         for group in opt.param_groups:
             group["lr"] = lr
         with autocast(x.device, amp):
@@ -92,8 +113,13 @@ def train_one_epoch(
                 )
             progress(b + 1, running, float(correct) / seen, seen / (time.perf_counter() - t0))
     dt = time.perf_counter() - t0
-    return {"lr": lr, "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen,
-            "images_per_s": seen * world / dt, "train_seconds": dt}, step
+    return {
+        "lr": lr,
+        "train_loss": float(loss_sum) / seen,
+        "train_acc": float(correct) / seen,
+        "images_per_s": seen * world / dt,
+        "train_seconds": dt,
+    }, step
 
 
 def _unwrap(model):
@@ -101,14 +127,15 @@ def _unwrap(model):
 
 
 @torch.no_grad()
-def predict_logits(model, images: np.ndarray | torch.Tensor, dc: DataConfig, device, batch_size: int = 512,
-                   amp: bool = False) -> torch.Tensor:
+def predict_logits(
+    model, images: np.ndarray | torch.Tensor, dc: DataConfig, device, batch_size: int = 512, amp: bool = False
+) -> torch.Tensor:
     """Logits (float32, on CPU) of uint8 face crops N×H×W, in batches, center-cropped per the data config."""
     model.eval()
     imgs = torch.as_tensor(images)
     out = []
     for i in range(0, len(imgs), batch_size):
-        x = preprocess(imgs[i:i + batch_size].to(device), dc)
+        x = preprocess(imgs[i : i + batch_size].to(device), dc)
         with autocast(torch.device(device) if isinstance(device, str) else device, amp):
             out.append(model(x).float().cpu())
     return torch.cat(out) if out else torch.zeros((0, len(dc.labels)))

@@ -6,8 +6,17 @@ import csv
 import json
 from pathlib import Path
 
-HISTORY_FIELDS = ["epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc", "val_macro_f1", "seconds",
-                  "images_per_s"]
+HISTORY_FIELDS = [
+    "epoch",
+    "lr",
+    "train_loss",
+    "train_acc",
+    "val_loss",
+    "val_acc",
+    "val_macro_f1",
+    "seconds",
+    "images_per_s",
+]
 
 
 def write_history(path: Path, rows: list[dict]) -> None:

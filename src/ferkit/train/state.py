@@ -15,7 +15,9 @@ from safetensors.torch import save_file
 from ferkit.errors import TrainingError
 
 
-def save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, ema: dict | None, info: dict) -> None:
+def save_state(
+    path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, ema: dict | None, info: dict
+) -> None:
     """Write the state atomically: a failed write (disk full) leaves the previous file intact."""
     tensors = {f"model.{k}": v.detach().contiguous() for k, v in model.state_dict().items()}
     sd = opt.state_dict()
@@ -35,15 +37,19 @@ def save_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, e
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise TrainingError(f"{path}: could not write the training state ({exc.strerror or exc}); "
-                            f"the previous checkpoint is kept") from None
+        raise TrainingError(
+            f"{path}: could not write the training state ({exc.strerror or exc}); "
+            f"the previous checkpoint is kept"
+        ) from None
 
 
 def _shares(v: torch.Tensor, tensors: dict) -> bool:
     return sum(1 for t in tensors.values() if t.data_ptr() == v.data_ptr() and t.numel()) > 1
 
 
-def load_state(path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, device) -> tuple[dict, dict | None]:
+def load_state(
+    path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, device
+) -> tuple[dict, dict | None]:
     """Restore model and optimizer from a state file; returns (info, ema tensors or None)."""
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:

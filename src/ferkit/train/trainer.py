@@ -44,8 +44,10 @@ def _prepare_run_dir(run_dir: Path, resume: bool, exist_ok: bool) -> None:
     if resume and not state.is_file():
         raise TrainingError(f"{run_dir}: nothing to resume (no last_state.safetensors)")
     if not resume and run_dir.exists() and any(run_dir.iterdir()) and not exist_ok:
-        raise TrainingError(f"{run_dir}: run directory already exists; pass --resume to continue it or --exist-ok "
-                            f"to start over in it")
+        raise TrainingError(
+            f"{run_dir}: run directory already exists; pass --resume to continue it or --exist-ok "
+            f"to start over in it"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
@@ -124,8 +126,16 @@ def fit(
     if resume:
         info, ema_state = load_state(run_dir / "last_state.safetensors", model, opt, device)
         if info["model_name"] != cfg.model.name:
-            raise TrainingError(f"{run_dir}: the run trained {info['model_name']!r}, the config says {cfg.model.name!r}")
-        start, step, best, best_epoch, bad = info["epoch"], info["step"], info["best"], info["best_epoch"], info["bad"]
+            raise TrainingError(
+                f"{run_dir}: the run trained {info['model_name']!r}, the config says {cfg.model.name!r}"
+            )
+        start, step, best, best_epoch, bad = (
+            info["epoch"],
+            info["step"],
+            info["best"],
+            info["best_epoch"],
+            info["bad"],
+        )
         ema = ema_state if ema is not None else None
         if plateau is not None and info.get("plateau"):
             plateau.load_state_dict(info["plateau"])
@@ -135,11 +145,18 @@ def fit(
         save_config(cfg, run_dir / "config.yaml")
     net = model
     if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None
+        )
     fwd = torch.compile(net) if cfg.train.compile else net
-    train_meta = {"train_data": str(data_path or cfg.data.path or train.root), "train_n": len(train),
-                  "val_split": cfg.data.val_split or f"holdout({cfg.data.val_fraction})", "val_n": len(val),
-                  "select_metric": cfg.train.select_metric, "config": config_to_dict(cfg)}
+    train_meta = {
+        "train_data": str(data_path or cfg.data.path or train.root),
+        "train_n": len(train),
+        "val_split": cfg.data.val_split or f"holdout({cfg.data.val_fraction})",
+        "val_n": len(val),
+        "select_metric": cfg.train.select_metric,
+        "config": config_to_dict(cfg),
+    }
     epoch = start
     for epoch in range(start, cfg.train.epochs):
         t0 = time.perf_counter()
@@ -147,9 +164,23 @@ def fit(
         torch.manual_seed(cfg.train.seed * 100_003 + epoch + 1)
         bar = Progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.train.epochs}", disable=quiet or not main)
         tr, step = train_one_epoch(
-            fwd, opt, data, cfg, dc, epoch=epoch, step=step, total_steps=total_steps,
-            steps_per_epoch=steps_per_epoch, g=g, amp=amp, channels_last=cl, ema=ema,
-            lr_override=plateau.lr if plateau else None, rank=rank, world=world, progress=bar.update,
+            fwd,
+            opt,
+            data,
+            cfg,
+            dc,
+            epoch=epoch,
+            step=step,
+            total_steps=total_steps,
+            steps_per_epoch=steps_per_epoch,
+            g=g,
+            amp=amp,
+            channels_last=cl,
+            ema=ema,
+            lr_override=plateau.lr if plateau else None,
+            rank=rank,
+            world=world,
+            progress=bar.update,
         )
         bar.close()
         eval_model = _with_weights(model, ema) if ema is not None else model
@@ -162,20 +193,46 @@ def fit(
             plateau.update(metric)
         best, best_epoch, bad = (metric, epoch + 1, 0) if improved else (best, best_epoch, bad + 1)
         if main:
-            _save_epoch(run_dir, cfg, model, eval_model, opt, ema, row, improved, train_meta,
-                        {"epoch": epoch + 1, "step": step, "best": best, "best_epoch": best_epoch, "bad": bad,
-                         "model_name": cfg.model.name, "plateau": plateau.state_dict() if plateau else None},
-                        history)
-            log(f"epoch {epoch + 1}: train loss {tr['train_loss']:.4f} acc {tr['train_acc']:.4f} | val loss "
+            _save_epoch(
+                run_dir,
+                cfg,
+                model,
+                eval_model,
+                opt,
+                ema,
+                row,
+                improved,
+                train_meta,
+                {
+                    "epoch": epoch + 1,
+                    "step": step,
+                    "best": best,
+                    "best_epoch": best_epoch,
+                    "bad": bad,
+                    "model_name": cfg.model.name,
+                    "plateau": plateau.state_dict() if plateau else None,
+                },
+                history,
+            )
+            log(
+                f"epoch {epoch + 1}: train loss {tr['train_loss']:.4f} acc {tr['train_acc']:.4f} | val loss "
                 f"{va['val_loss']:.4f} acc {va['val_acc']:.4f} macro-F1 {va['val_macro_f1']:.4f} | "
-                f"{tr['images_per_s']:.0f} img/s, {row['seconds']:.1f} s{'  *best*' if improved else ''}")
+                f"{tr['images_per_s']:.0f} img/s, {row['seconds']:.1f} s{'  *best*' if improved else ''}"
+            )
         if cfg.train.early_stopping and bad >= cfg.train.early_stopping:
             log(f"early stopping: no improvement of {cfg.train.select_metric} for {bad} epochs")
             break
     summary = _finish(run_dir, model, history, best_epoch, cfg, world, main, log)
     best_row = next((r for r in history if r["epoch"] == best_epoch), {})
-    return TrainResult(run_dir, run_dir / "best.safetensors", run_dir / "last.safetensors", best_epoch, best_row,
-                       history, summary)
+    return TrainResult(
+        run_dir,
+        run_dir / "best.safetensors",
+        run_dir / "last.safetensors",
+        best_epoch,
+        best_row,
+        history,
+        summary,
+    )
 
 
 def _with_weights(model, ema: dict):
@@ -189,7 +246,11 @@ def _with_weights(model, ema: dict):
 
 def _save_epoch(run_dir, cfg, model, eval_model, opt, ema, row, improved, train_meta, info, history) -> None:
     dtype = torch.float16 if cfg.train.checkpoint_dtype == "float16" else None
-    meta = {**train_meta, "epoch": row["epoch"], "metrics": {k: row[k] for k in ("val_loss", "val_acc", "val_macro_f1")}}
+    meta = {
+        **train_meta,
+        "epoch": row["epoch"],
+        "metrics": {k: row[k] for k in ("val_loss", "val_acc", "val_macro_f1")},
+    }
     if improved:
         save_checkpoint(run_dir / "best.safetensors", eval_model, meta, dtype=dtype)
     save_checkpoint(run_dir / "last.safetensors", eval_model, meta, dtype=dtype)
@@ -200,8 +261,15 @@ def _save_epoch(run_dir, cfg, model, eval_model, opt, ema, row, improved, train_
 
 def _finish(run_dir: Path, model, history, best_epoch, cfg, world, main, log) -> dict:
     best = next((r for r in history if r["epoch"] == best_epoch), {})
-    summary = {"name": cfg.name, "model": cfg.model.name, "epochs_run": len(history), "best_epoch": best_epoch,
-               "best": best, "seconds": sum(r["seconds"] for r in history), "world_size": world}
+    summary = {
+        "name": cfg.name,
+        "model": cfg.model.name,
+        "epochs_run": len(history),
+        "best_epoch": best_epoch,
+        "best": best,
+        "seconds": sum(r["seconds"] for r in history),
+        "world_size": world,
+    }
     if world > 1:
         import torch.distributed as dist
 
@@ -212,6 +280,8 @@ def _finish(run_dir: Path, model, history, best_epoch, cfg, world, main, log) ->
     if main:
         write_json(run_dir / "summary.json", summary)
         if best:
-            log(f"best epoch {best_epoch}: val acc {best['val_acc']:.4f}, macro-F1 {best['val_macro_f1']:.4f} "
-                f"({cfg.train.select_metric}); checkpoints in {run_dir}")
+            log(
+                f"best epoch {best_epoch}: val acc {best['val_acc']:.4f}, macro-F1 {best['val_macro_f1']:.4f} "
+                f"({cfg.train.select_metric}); checkpoints in {run_dir}"
+            )
     return summary
