@@ -1,0 +1,66 @@
+"""The backend interface: face crops (uint8) in, logits out — the same for PyTorch and ONNX Runtime."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from ferkit.models.data_config import DataConfig, preprocess
+
+TTA_MODES = ("none", "flip", "tencrop")
+
+
+class Backend(Protocol):
+    """What the recognizer and the evaluator need from a model.
+
+    Attributes:
+        name: model name (registry name or file stem).
+        data_config: input size, channels, mean/std and labels of the model.
+        meta: the checkpoint metadata (config, metrics, training data), {} when unknown.
+    """
+
+    name: str
+    data_config: DataConfig
+    meta: dict
+
+    def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
+        """float32 N×C logits of uint8 face crops N×H×W (any H, W: resized to the model's image size)."""
+        ...
+
+
+def tta_views(images: np.ndarray, dc: DataConfig, tta: str) -> list[torch.Tensor]:
+    """Normalised network inputs for each test-time view of a uint8 batch N×H×W.
+
+    none: the center crop (via `preprocess`); flip: center crop and its mirror; tencrop: four corner crops and the
+    center crop, each also mirrored. The crop side is the model's input size when it is smaller than its image
+    size, else 90 % of the image size (resized back to the input size).
+    """
+    if tta not in TTA_MODES:
+        from ferkit.errors import FerkitError
+
+        raise FerkitError(f"unknown test-time augmentation {tta!r}; choose one of {', '.join(TTA_MODES)}")
+    x = torch.as_tensor(np.ascontiguousarray(images))
+    base = preprocess(x, dc)
+    if tta == "none":
+        return [base]
+    if tta == "flip":
+        return [base, base.flip(-1)]
+    full = preprocess(x, _no_crop(dc))  # normalised at image_size
+    s = dc.image_size
+    c = dc.input_size if dc.input_size < s else int(round(0.9 * s))
+    offsets = [(0, 0), (0, s - c), (s - c, 0), (s - c, s - c), ((s - c) // 2, (s - c) // 2)]
+    views = []
+    for top, left in offsets:
+        crop = full[..., top : top + c, left : left + c]
+        if c != dc.input_size:
+            crop = torch.nn.functional.interpolate(crop, size=(dc.input_size,) * 2, mode="bilinear", antialias=True)
+        views += [crop, crop.flip(-1)]
+    return views
+
+
+def _no_crop(dc: DataConfig) -> DataConfig:
+    from dataclasses import replace
+
+    return replace(dc, input_size=dc.image_size)
