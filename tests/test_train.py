@@ -242,3 +242,29 @@ def test_ddp_two_cpu_processes_end_with_identical_weights(tmp_path):
     summary = json.loads((run / "summary.json").read_text())
     assert summary["world_size"] == 2
     assert summary["ddp_max_weight_diff"] == 0.0
+
+
+def test_early_stopping_and_plateau_schedule(tmp_path, monkeypatch):
+    ds = bar_dataset(6, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    import ferkit.train.trainer as trainer
+
+    real = trainer.validate
+    monkeypatch.setattr(trainer, "validate", lambda *a, **k: {**real(*a, **k), "val_acc": 0.5})  # never improves
+    cfg = _cfg("train.epochs=10", "train.early_stopping=2", "schedule.name=plateau", "schedule.patience=0")
+    res = fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
+    assert [r["epoch"] for r in res.history] == [1, 2, 3] and res.best_epoch == 1
+    lrs = [r["lr"] for r in res.history]
+    assert lrs[0] == pytest.approx(0.05) and lrs[1] == pytest.approx(0.05) and lrs[2] == pytest.approx(0.025)
+
+
+def test_schedules_shapes():
+    from ferkit.config import ScheduleCfg
+    from ferkit.train.schedules import lr_at
+
+    one = ScheduleCfg(name="onecycle", pct_start=0.25)
+    lrs = [lr_at(s, 100, 10, 0.1, one) for s in range(100)]
+    assert max(lrs) == pytest.approx(0.1, rel=1e-3) and lrs.index(max(lrs)) == 25 and lrs[-1] < 1e-4
+    cos = ScheduleCfg(name="cosine", warmup_epochs=1)
+    assert lr_at(0, 100, 10, 0.1, cos) == pytest.approx(0.01) and lr_at(10, 100, 10, 0.1, cos) == pytest.approx(0.1)
+    assert lr_at(25, 100, 10, 0.1, ScheduleCfg(name="step", step_size=1, gamma=0.5)) == pytest.approx(0.025)

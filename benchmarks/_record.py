@@ -1,0 +1,45 @@
+"""Shared by the benchmark scripts: machine description and appending a section to benchmarks/RESULTS.md."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+def cpu_mhz() -> float:
+    try:
+        mhz = [float(line.split(":")[1]) for line in open("/proc/cpuinfo") if line.startswith("cpu MHz")]
+        return max(mhz) if mhz else 0.0
+    except OSError:
+        return 0.0
+
+
+def machine() -> str:
+    name = platform.processor() or platform.machine()
+    try:
+        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import torch
+
+    return f"{name}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def fp32_peak_gflops(cores: int | None = None) -> float:
+    """cores × 32 fp32 FLOP/cycle (two 256-bit FMA pipes: 2 × 8 lanes × 2 FLOP) × clock."""
+    return (cores or os.cpu_count() or 1) * 32 * cpu_mhz() / 1000
+
+
+def record(title: str, body: str) -> None:
+    """Print a section and append it to RESULTS.md with the date, machine and command."""
+    cmd = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    text = (f"\n## {title}\n_{datetime.date.today().isoformat()} · {machine()}_  \n"
+            f"Command: `{cmd}`\n\n{body.strip()}\n")
+    print(text)
+    with open(RESULTS, "a") as fh:
+        fh.write(text)

@@ -1,0 +1,39 @@
+"""Cold and warm load time of a dataset folder (default: ../shared/data/fer2013).
+
+    python benchmarks/data_load.py [PATH]
+
+Cold = empty cache (decode every image); warm = the second load, served from the on-disk cache.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import record  # noqa: E402
+
+
+def main() -> None:
+    path = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[1] / "../shared/data/fer2013")
+    os.environ["FERKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ferkit-bench-")
+    from ferkit.data import load_dataset
+
+    t = time.perf_counter()
+    ds = load_dataset(path)
+    cold = time.perf_counter() - t
+    warm = []
+    for _ in range(3):
+        t = time.perf_counter()
+        load_dataset(path)
+        warm.append(time.perf_counter() - t)
+    body = (f"| dataset | images | cold load (s) | warm load (s), best of 3 |\n|---|---|---|---|\n"
+            f"| {Path(path).name} ({ds.format}) | {len(ds):,} | {cold:.2f} | {min(warm):.2f} |")
+    record("Dataset load time (cache)", body)
+
+
+if __name__ == "__main__":
+    main()
