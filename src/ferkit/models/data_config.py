@@ -1,7 +1,7 @@
 """The data config a model carries: input size, channels, normalisation and label space.
 
 Transforms, the recognizer, ONNX metadata and the REST API read these fields from the model (or its checkpoint)
-rather than hard-coding them. `FACE_SIZE` is the one place the stored face-crop size is written down.
+rather than hard-coding them. `FACE_SIZE` (ferkit.constants) is the one place the face-crop size is written down.
 """
 
 from __future__ import annotations
@@ -11,11 +11,9 @@ from dataclasses import dataclass, field, replace
 import torch
 import torch.nn.functional as F
 
+from ferkit.constants import FACE_SIZE
 from ferkit.errors import ModelError
 from ferkit.labels import FER7, LabelSpace
-
-FACE_SIZE = 48
-"""Side of the square grayscale face crops that datasets are stored and cached at."""
 
 FER_MEAN: tuple[float, ...] = (0.5077,)
 """Mean pixel value of FER2013 training images, on the [0, 1] scale."""
