@@ -32,6 +32,7 @@ class ClassMetrics:
     support: int
 
     def to_dict(self) -> dict:
+        """{"precision", "recall", "f1", "support"}."""
         return {"precision": self.precision, "recall": self.recall, "f1": self.f1, "support": self.support}
 
 
@@ -52,6 +53,7 @@ class Reliability:
     accuracy: tuple[float, ...]
 
     def to_dict(self) -> dict:
+        """{"edges", "count", "confidence", "accuracy"} as lists."""
         return {
             "edges": list(self.edges),
             "count": list(self.count),

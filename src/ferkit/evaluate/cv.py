@@ -1,0 +1,273 @@
+"""K-fold cross-validation: stratified, grouped by subject when the data has groups (CK+48 always).
+
+Per fold the trainer gets the training folds only; its validation set (checkpoint selection) is a stratified
+hold-out carved from them, whole subjects at a time. The test fold is used once, to score the best checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.config import Config
+from ferkit.data import FerDataset, load_dataset
+from ferkit.errors import DataError
+
+GROUP_MODES = ("auto", "subject", "none")
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One fold: sizes, test-fold figures of the best checkpoint, and the time it took (train + evaluate)."""
+
+    fold: int
+    n_train: int
+    n_val: int
+    n_test: int
+    test_groups: int
+    accuracy: float
+    macro_f1: float
+    best_epoch: int
+    seconds: float
+    confusion_matrix: tuple[tuple[int, ...], ...]
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict of the fold."""
+        d = asdict(self)
+        d["confusion_matrix"] = [list(r) for r in self.confusion_matrix]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FoldResult:
+        """Inverse of `to_dict` (used to resume a cross-validation)."""
+        return cls(**{**d, "confusion_matrix": tuple(tuple(r) for r in d["confusion_matrix"])})
+
+
+@dataclass(frozen=True)
+class CVResult:
+    """Every fold of a cross-validation, with means, standard deviations and the pooled confusion matrix.
+
+    `std_*` are sample standard deviations across folds (ddof=1).
+    """
+
+    folds: tuple[FoldResult, ...]
+    labels: tuple[str, ...]
+    grouped: bool
+    data: str
+    config: str
+    model: str
+    init_from: str | None
+    seed: int
+    run_dir: str
+
+    def _vals(self, key: str) -> np.ndarray:
+        return np.array([getattr(f, key) for f in self.folds], np.float64)
+
+    @property
+    def mean_accuracy(self) -> float:
+        return float(self._vals("accuracy").mean())
+
+    @property
+    def std_accuracy(self) -> float:
+        return float(self._vals("accuracy").std(ddof=1)) if len(self.folds) > 1 else 0.0
+
+    @property
+    def mean_macro_f1(self) -> float:
+        return float(self._vals("macro_f1").mean())
+
+    @property
+    def std_macro_f1(self) -> float:
+        return float(self._vals("macro_f1").std(ddof=1)) if len(self.folds) > 1 else 0.0
+
+    @property
+    def confusion_matrix(self) -> np.ndarray:
+        """Sum of the per-fold confusion matrices (every sample is in exactly one test fold)."""
+        return np.sum([np.asarray(f.confusion_matrix, np.int64) for f in self.folds], axis=0)
+
+    @property
+    def pooled_accuracy(self) -> float:
+        cm = self.confusion_matrix
+        return float(np.trace(cm) / max(cm.sum(), 1))
+
+    def to_dict(self) -> dict:
+        """The JSON of `ferkit cv --json`: folds, means and sample standard deviations, pooled confusion."""
+        return {
+            "folds": [f.to_dict() for f in self.folds],
+            "k": len(self.folds),
+            "mean_accuracy": self.mean_accuracy,
+            "std_accuracy": self.std_accuracy,
+            "mean_macro_f1": self.mean_macro_f1,
+            "std_macro_f1": self.std_macro_f1,
+            "pooled_accuracy": self.pooled_accuracy,
+            "labels": list(self.labels),
+            "confusion_matrix": self.confusion_matrix.tolist(),
+            "grouped": self.grouped,
+            "data": self.data,
+            "config": self.config,
+            "model": self.model,
+            "init_from": self.init_from,
+            "seed": self.seed,
+            "run_dir": self.run_dir,
+            "seconds": float(self._vals("seconds").sum()),
+        }
+
+
+def make_folds(
+    labels: np.ndarray, groups: np.ndarray | None, k: int, seed: int = 0
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Stratified K-fold (train index, test index) pairs; with `groups`, no group is on both sides of a fold.
+
+    Raises:
+        DataError: k < 2, more folds than groups (or samples), or a fold that would be empty.
+    """
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    labels = np.asarray(labels)
+    idx = np.arange(len(labels))
+    units = len(np.unique(groups)) if groups is not None else len(labels)
+    what = "subjects" if groups is not None else "samples"
+    if k < 2 or k > units:
+        raise DataError(f"cannot make {k} folds from {units} {what} (need 2 ≤ folds ≤ {units})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "least populated class has fewer members than n_splits"
+        try:
+            if groups is not None:
+                splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+                folds = list(splitter.split(idx, labels, groups))
+            else:
+                folds = list(StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(idx, labels))
+        except ValueError as exc:  # every class has fewer samples than folds
+            raise DataError(f"cannot make {k} stratified folds: {exc}") from None
+    if any(len(te) == 0 for _, te in folds):
+        raise DataError(f"{k} folds leave a fold without samples; use fewer folds")
+    return folds
+
+
+def use_groups(ds: FerDataset, group: str) -> bool:
+    """Whether folds are grouped: `auto` when the data has groups, `subject` requires them, `none` never.
+
+    Raises:
+        DataError: unknown mode; `subject` without groups; `none` on CK+ (frames of one subject are
+            near-identical, so ungrouped folds leak).
+    """
+    if group not in GROUP_MODES:
+        raise DataError(f"unknown grouping {group!r}; choose one of {', '.join(GROUP_MODES)}")
+    if group == "none":
+        if ds.format == "ckplus":
+            raise DataError(
+                "CK+ is always cross-validated by subject: frames of one person are near-identical, so "
+                "ungrouped folds put the same face on both sides; use --group subject (or auto)"
+            )
+        return False
+    if group == "subject" and ds.groups is None:
+        raise DataError(f"{ds.root}: this {ds.format} dataset has no subject groups; use --group none")
+    return ds.groups is not None
+
+
+def cv_pool(ds: FerDataset, cfg: Config) -> FerDataset:
+    """The samples cross-validated: the only split, or the config's training split when there are several."""
+    return ds if len(ds.splits) == 1 else ds.take_split(cfg.data.train_split)
+
+
+def cross_validate(
+    cfg: Config,
+    data: str | Path | FerDataset,
+    folds: int = 10,
+    group: str = "auto",
+    init_from: str | None = None,
+    run_dir: str | Path | None = None,
+    seed: int = 0,
+    quiet: bool = True,
+    *,
+    exist_ok: bool = False,
+    resume: bool = False,
+) -> CVResult:
+    """Cross-validate a training recipe: one trainer run per fold, its best checkpoint scored on the test fold.
+
+    Args:
+        cfg: the training recipe; `data.val_split` is ignored (validation is always a hold-out of the training
+            folds, `data.val_fraction` of it, grouped by subject when the data has groups).
+        data: a dataset path or a loaded `FerDataset`.
+        folds: K.
+        group: auto (by subject when the data has groups), subject, or none (refused for CK+).
+        init_from: a checkpoint to fine-tune from in every fold (the classifier is replaced when the labels
+            differ, e.g. a FER2013 model on CK+).
+        run_dir: one `fold_XX` run directory per fold and `cv.json`; default `runs/cv_<config name>`.
+        seed: seed of the fold assignment.
+        quiet: no progress output.
+        exist_ok: start over in existing fold directories.
+        resume: reuse finished folds (their `fold.json`) and resume interrupted fold runs.
+    """
+    from ferkit.train.data_setup import holdout
+
+    opts = {"label_mode": cfg.data.label_mode} if cfg.data.label_mode else {}
+    ds = data if isinstance(data, FerDataset) else load_dataset(data, cfg.data.format, quiet=quiet, **opts)
+    pool = cv_pool(ds, cfg)
+    grouped = use_groups(pool, group)
+    splits = make_folds(pool.labels, pool.groups if grouped else None, folds, seed)
+    cfg = replace(cfg, data=replace(cfg.data, val_split=None))
+    root = Path(run_dir or f"runs/cv_{cfg.name}")
+    log = (lambda *a: None) if quiet else print
+    done: list[FoldResult] = []
+    for i, (tr, te) in enumerate(splits, 1):
+        fold_dir = root / f"fold_{i:02d}"
+        marker = fold_dir / "fold.json"
+        if resume and marker.is_file():
+            done.append(FoldResult.from_dict(json.loads(marker.read_text())))
+            log(f"fold {i}/{folds}: done earlier, accuracy {done[-1].accuracy:.4f}")
+            continue
+        t0 = time.perf_counter()
+        train, val = holdout(pool.subset(tr), cfg.data.val_fraction, cfg.train.seed)
+        fr = _run_fold(cfg, train, val, pool.subset(te), i, fold_dir, init_from, quiet, exist_ok, resume, t0)
+        marker.write_text(json.dumps(fr.to_dict(), indent=2))
+        done.append(fr)
+        log(f"fold {i}/{folds}: accuracy {fr.accuracy:.4f}, macro-F1 {fr.macro_f1:.4f}, {fr.seconds:.1f} s")
+    result = CVResult(
+        folds=tuple(done),
+        labels=tuple(pool.label_space.names),
+        grouped=grouped,
+        data=str(data) if not isinstance(data, FerDataset) else ds.root,
+        config=cfg.name,
+        model=cfg.model.name,
+        init_from=str(init_from) if init_from else None,
+        seed=seed,
+        run_dir=str(root),
+    )
+    (root / "cv.json").write_text(json.dumps(result.to_dict(), indent=2))
+    return result
+
+
+def _run_fold(cfg, train, val, test, fold, fold_dir, init_from, quiet, exist_ok, resume, t0) -> FoldResult:
+    from ferkit.evaluate.evaluator import evaluate
+    from ferkit.train import fit
+
+    can_resume = resume and (fold_dir / "last_state.safetensors").is_file()
+    res = fit(
+        cfg,
+        fold_dir,
+        train=train,
+        val=val,
+        init_from=init_from,
+        quiet=quiet,
+        resume=can_resume,
+        exist_ok=exist_ok or resume,
+    )
+    ev = evaluate(res.best_path, test, quiet=True)
+    groups = 0 if test.groups is None else len(np.unique(test.groups))
+    return FoldResult(
+        fold=fold,
+        n_train=len(train),
+        n_val=len(val),
+        n_test=len(test),
+        test_groups=groups,
+        accuracy=ev.metrics.accuracy,
+        macro_f1=ev.metrics.macro_f1,
+        best_epoch=res.best_epoch,
+        seconds=time.perf_counter() - t0,
+        confusion_matrix=ev.metrics.confusion_matrix,
+    )
