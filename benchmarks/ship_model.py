@@ -1,0 +1,186 @@
+"""Ship a trained run as a packaged model: fp16 weights in src/ferkit/weights/, metrics.json, confusion matrix and
+MODEL_CARD.md, all measured here (nothing typed in by hand).
+
+    python benchmarks/ship_model.py runs/fer2013_vgg_gap_cpu --name default \
+        --fer2013 ../shared/data/fer2013 --ckplus ../shared/data/ckplus48 [--device-note "CPU, 2 cores"]
+
+Measures: PublicTest accuracy of the fp32 and fp16 weights (fp16 is shipped only when equal within 0.1 point),
+no-TTA / flip / ten-crop, the dedup-aware figure, calibration, cross-dataset accuracy on CK+48 (shared classes),
+and faces/s on this CPU at batch 1 and 64.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import machine  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+WEIGHTS = ROOT / "src" / "ferkit" / "weights"
+
+
+def faces_per_second(backend, batch: int, seconds: float = 3.0) -> float:
+    x = np.random.default_rng(0).integers(0, 256, (batch, 48, 48), dtype=np.uint8)
+    backend.logits(x)
+    n, t = 0, time.perf_counter()
+    while time.perf_counter() - t < seconds:
+        backend.logits(x)
+        n += batch
+    return n / (time.perf_counter() - t)
+
+
+def training_summary(run: Path) -> dict:
+    with open(run / "history.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    best = max(rows, key=lambda r: float(r["val_acc"]))
+    return {
+        "epochs": len(rows),
+        "hours": sum(float(r["seconds"]) for r in rows) / 3600,
+        "best_epoch": int(best["epoch"]),
+        "curve": [
+            {
+                "epoch": int(r["epoch"]),
+                "train_acc": round(float(r["train_acc"]), 4),
+                "val_acc": round(float(r["val_acc"]), 4),
+            }
+            for r in rows
+        ],
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run", type=Path)
+    ap.add_argument("--name", default="default")
+    ap.add_argument("--fer2013", default=str(ROOT / "../shared/data/fer2013"))
+    ap.add_argument("--ckplus", default=str(ROOT / "../shared/data/ckplus48"))
+    ap.add_argument("--device-note", default="this machine's CPU (2 cores)")
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    from ferkit.backends import TorchBackend
+    from ferkit.data import load_dataset
+    from ferkit.evaluate import evaluate
+    from ferkit.evaluate.plots import confusion_png
+    from ferkit.models import load_model, model_info, save_checkpoint
+
+    fer = load_dataset(args.fer2013)
+    model32 = load_model(args.run / "best.safetensors")
+    meta = dict(model32.checkpoint_meta)
+    WEIGHTS.mkdir(parents=True, exist_ok=True)
+    out = WEIGHTS / f"{args.name}.safetensors"
+    keep = {
+        k: meta[k]
+        for k in (
+            "train_data",
+            "train_n",
+            "val_split",
+            "val_n",
+            "select_metric",
+            "config",
+            "epoch",
+            "metrics",
+        )
+        if k in meta
+    }
+    keep["train_data"] = "FER2013 (Kaggle folders) train split"
+    save_checkpoint(out, model32, {**keep, "shipped_name": args.name}, dtype=torch.float16)
+    model16 = load_model(out)
+    r32 = evaluate(TorchBackend(model32), fer, split="public_test")
+    runs = {
+        t: evaluate(
+            TorchBackend(model16, name=args.name),
+            fer,
+            split="public_test",
+            tta=t,
+            train_data=fer if t == "none" else None,
+        )
+        for t in ("none", "flip", "tencrop")
+    }
+    if abs(r32.metrics.accuracy - runs["none"].metrics.accuracy) > 0.001:
+        raise SystemExit(
+            f"fp16 changes accuracy: {r32.metrics.accuracy:.4f} vs {runs['none'].metrics.accuracy:.4f}"
+        )
+    ck = evaluate(TorchBackend(model16, name=args.name), args.ckplus)
+    backend = TorchBackend(model16, name=args.name)
+    speed = {
+        "torch_batch1_faces_per_s": faces_per_second(backend, 1),
+        "torch_batch64_faces_per_s": faces_per_second(backend, 64),
+    }
+    try:
+        from ferkit.backends.onnx_backend import OnnxBackend
+        from ferkit.export import export_onnx
+
+        onnx_path = Path("/tmp") / f"ferkit-{args.name}.onnx"
+        export_onnx(out, onnx_path)
+        ob = OnnxBackend.load(onnx_path)
+        speed.update(
+            {
+                "onnx_batch1_faces_per_s": faces_per_second(ob, 1),
+                "onnx_batch64_faces_per_s": faces_per_second(ob, 64),
+            }
+        )
+    except ImportError as exc:
+        speed["onnx_note"] = f"ONNX not measured: {exc}"
+    info = model_info(model16.model_name)
+    base = runs["none"].to_dict()
+    metrics = {
+        "name": args.name,
+        "architecture": model16.model_name,
+        "params": info["params"],
+        "mflops": info["mflops"],
+        "weights_file": out.name,
+        "weights_dtype": "float16",
+        "selection": {
+            "split": "FER2013 PublicTest",
+            "rule": f"best epoch by {meta.get('select_metric', 'val_acc')}",
+        },
+        "publictest": {
+            k: base[k]
+            for k in (
+                "n",
+                "accuracy",
+                "balanced_accuracy",
+                "macro_f1",
+                "top2_accuracy",
+                "ece",
+                "labels",
+                "per_class",
+                "confusion_matrix",
+            )
+        },
+        "publictest_fp32_accuracy": r32.metrics.accuracy,
+        "tta": {
+            t: {"accuracy": runs[t].metrics.accuracy, "macro_f1": runs[t].metrics.macro_f1} for t in runs
+        },
+        "dedup": base["dedup"],
+        "ckplus48_cross_dataset": {
+            k: ck.to_dict()[k] for k in ("n", "accuracy", "macro_f1", "left_out", "labels")
+        },
+        "speed_cpu": speed,
+        "training": {**training_summary(args.run), "device": args.device_note, "config": meta.get("config")},
+        "measured_on": machine(),
+        "command": "python " + " ".join(sys.argv),
+    }
+    (WEIGHTS / f"{args.name}.metrics.json").write_text(json.dumps(metrics, indent=2))
+    confusion_png(runs["none"].metrics, WEIGHTS / f"{args.name}_confusion.png")
+    from ferkit.weights.card import write_model_card
+
+    write_model_card(WEIGHTS)
+    print(
+        json.dumps(
+            {k: metrics[k] for k in ("publictest_fp32_accuracy", "tta", "dedup", "speed_cpu")}, indent=2
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""`ferkit serve`: the REST service with its browser page, under uvicorn."""
+
+from __future__ import annotations
+
+import os
+
+from ferkit.errors import FerkitError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("serve", help="REST service + browser page (POST /v1/predict, GET /)")
+    p.add_argument(
+        "--model", help="checkpoint, .onnx file or shipped model name (default: the shipped model)"
+    )
+    p.add_argument("--detector", help="face detector (default: yunet where installed, else haar)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    p.add_argument("--max-upload-mb", type=float, default=10.0)
+    p.add_argument("--max-pending", type=int, default=8, help="requests running or queued before 503")
+    p.add_argument(
+        "--api-key-env", metavar="VAR", help="require X-API-Key equal to this environment variable"
+    )
+    p.add_argument(
+        "--cors-origin", action="append", default=None, help="allow this origin (CORS is off by default)"
+    )
+    p.set_defaults(func=_run)
+
+
+def _run(args) -> int:
+    try:
+        import uvicorn
+    except ImportError:
+        raise FerkitError("ferkit serve needs the serve extra: pip install 'ferkit[serve]'") from None
+    if args.api_key_env and not os.environ.get(args.api_key_env):
+        raise FerkitError(f"--api-key-env {args.api_key_env}: that environment variable is not set")
+    env = {
+        "FERKIT_SERVE_MODEL": args.model or "",
+        "FERKIT_SERVE_DETECTOR": args.detector or "",
+        "FERKIT_SERVE_MAX_UPLOAD_MB": str(args.max_upload_mb),
+        "FERKIT_SERVE_MAX_PENDING": str(args.max_pending),
+        "FERKIT_SERVE_API_KEY_ENV": args.api_key_env or "",
+        "FERKIT_SERVE_CORS": ",".join(args.cors_origin or []),
+    }
+    os.environ.update(env)
+    from ferkit.serve.app import app_from_env
+
+    if args.workers > 1:  # each worker process builds its own app from the FERKIT_SERVE_* variables
+        uvicorn.run(
+            "ferkit.serve.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="info",
+        )
+    else:
+        uvicorn.run(app_from_env(), host=args.host, port=args.port, log_level="info")
+    return 0

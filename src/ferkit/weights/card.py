@@ -1,0 +1,103 @@
+"""MODEL_CARD.md, rendered from the `<name>.metrics.json` files beside the weights (so its figures cannot drift)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LIMITATIONS = """\
+## Limitations — read before use
+- **Noisy labels.** FER2013 was collected by web image search and labelled once; its labels are noisy (human
+  agreement is about 65 %), and its faces are mostly frontal, young-to-middle-aged and skewed toward
+  lighter-skinned subjects. Accuracy on under-represented groups is unknown and likely lower.
+- **Posed vs spontaneous.** The seven categories are prototypical expressions. Real, spontaneous expressions are
+  subtler and mixed; a label is what the face *shows*, not what the person *feels*.
+- **Disgust** has only 436 training images; its recall is low.
+- **Not for decisions about people.** Do not use this model to judge, hire, grade, police, diagnose or monitor
+  individuals. It is a research and prototyping tool.
+- Input must be a face crop framed like FER2013 (ferkit's recognizer detects and crops faces for you).
+"""
+
+
+def _pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.2f} %"
+
+
+def render_card(metrics: list[dict]) -> str:
+    """The whole MODEL_CARD.md for the shipped models (default first)."""
+    metrics = sorted(metrics, key=lambda m: (m["name"] != "default", m["name"]))
+    parts = [
+        "# ferkit shipped models — model card\n",
+        "Every figure below is read from the `<name>.metrics.json` file beside the weights, written by "
+        "`benchmarks/ship_model.py` (command recorded in each file). Regenerate this card with "
+        '`python -c "from ferkit.weights.card import write_model_card, WEIGHTS; write_model_card()"`.\n',
+    ]
+    for m in metrics:
+        parts.append(_section(m))
+    parts.append(LIMITATIONS)
+    return "\n".join(parts)
+
+
+def _section(m: dict) -> str:
+    pt, tr, sp = m["publictest"], m["training"], m["speed_cpu"]
+    rows = "\n".join(
+        f"| {lab} | {_pct(c['precision'])} | {_pct(c['recall'])} | {_pct(c['f1'])} | {c['support']} |"
+        for lab, c in pt["per_class"].items()
+    )
+    tta = " · ".join(f"{t}: {_pct(v['accuracy'])}" for t, v in m["tta"].items())
+    d = m.get("dedup") or {}
+    ck = m["ckplus48_cross_dataset"]
+    speed = " · ".join(
+        f"{k.replace('_faces_per_s', '').replace('_', ' ')}: {v:,.0f} faces/s"
+        for k, v in sp.items()
+        if isinstance(v, (int, float))
+    )
+    cfg = tr.get("config") or {}
+    recipe = (
+        f"{cfg.get('optim', {}).get('name', '?')} lr {cfg.get('optim', {}).get('lr', '?')}, "
+        f"{cfg.get('schedule', {}).get('name', '?')} schedule, batch {cfg.get('train', {}).get('batch_size', '?')}, "
+        f"label smoothing {cfg.get('train', {}).get('label_smoothing', '?')}, {tr['epochs']} epochs; "
+        f"augmentation {cfg.get('augment', {})}"
+    )
+    return f"""## `{m["name"]}` — {m["architecture"]}
+| | |
+|---|---|
+| architecture | `{m["architecture"]}` ({m["params"]:,} parameters, {m["mflops"]:.0f} MFLOPs per face) |
+| weights | `{m["weights_file"]}` ({m["weights_dtype"]}; fp32 PublicTest accuracy {_pct(m["publictest_fp32_accuracy"])}) |
+| training data | FER2013 `train` split (28,709 images) |
+| recipe | {recipe} |
+| compute | {tr["device"]}, {tr["hours"]:.2f} h for {tr["epochs"]} epochs |
+| selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); PrivateTest never used |
+
+### FER2013 PublicTest ({pt["n"]:,} images), single model, no test-time augmentation
+**accuracy {_pct(pt["accuracy"])}**, macro-F1 {_pct(pt["macro_f1"])}, balanced accuracy {_pct(pt["balanced_accuracy"])},
+top-2 accuracy {_pct(pt["top2_accuracy"])}, expected calibration error {pt["ece"]:.4f} (15 bins).
+
+Test-time augmentation: {tta}.
+
+Dedup-aware: {_pct(d.get("accuracy_unseen"))} on the {d.get("n_unseen", "n/a")} PublicTest images with no exact pixel
+duplicate in train ({d.get("n_seen", "n/a")} have one; accuracy on those {_pct(d.get("accuracy_seen"))}).
+
+| class | precision | recall | F1 | support |
+|---|---|---|---|---|
+{rows}
+
+![confusion matrix]({m["name"]}_confusion.png)
+
+### Cross-dataset: CK+48 (no fine-tuning)
+{_pct(ck["accuracy"])} accuracy on {ck["n"]} CK+48 images of the shared classes (macro-F1 {_pct(ck["macro_f1"])});
+left out (class unknown to the model): {ck["left_out"]}.
+
+### Speed on this CPU ({m["measured_on"]})
+{speed}.
+"""
+
+
+def write_model_card(weights_dir: Path | None = None) -> Path:
+    from ferkit.weights import WEIGHTS_DIR
+
+    d = Path(weights_dir or WEIGHTS_DIR)
+    metrics = [json.loads(p.read_text()) for p in sorted(d.glob("*.metrics.json"))]
+    out = d / "MODEL_CARD.md"
+    out.write_text(render_card(metrics))
+    return out
