@@ -22,7 +22,9 @@ def cpu_mhz() -> float:
 def machine() -> str:
     name = platform.processor() or platform.machine()
     try:
-        name = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+        name = next(
+            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
+        )
     except (OSError, StopIteration):
         pass
     import torch
@@ -38,8 +40,10 @@ def fp32_peak_gflops(cores: int | None = None) -> float:
 def record(title: str, body: str) -> None:
     """Print a section and append it to RESULTS.md with the date, machine and command."""
     cmd = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
-    text = (f"\n## {title}\n_{datetime.date.today().isoformat()} · {machine()}_  \n"
-            f"Command: `{cmd}`\n\n{body.strip()}\n")
+    text = (
+        f"\n## {title}\n_{datetime.date.today().isoformat()} · {machine()}_  \n"
+        f"Command: `{cmd}`\n\n{body.strip()}\n"
+    )
     print(text)
     with open(RESULTS, "a") as fh:
         fh.write(text)

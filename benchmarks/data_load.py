@@ -18,7 +18,11 @@ from _record import record  # noqa: E402
 
 
 def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 else str(Path(__file__).resolve().parents[1] / "../shared/data/fer2013")
+    path = (
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else str(Path(__file__).resolve().parents[1] / "../shared/data/fer2013")
+    )
     os.environ["FERKIT_CACHE_DIR"] = tempfile.mkdtemp(prefix="ferkit-bench-")
     from ferkit.data import load_dataset
 
@@ -30,8 +34,10 @@ def main() -> None:
         t = time.perf_counter()
         load_dataset(path)
         warm.append(time.perf_counter() - t)
-    body = (f"| dataset | images | cold load (s) | warm load (s), best of 3 |\n|---|---|---|---|\n"
-            f"| {Path(path).name} ({ds.format}) | {len(ds):,} | {cold:.2f} | {min(warm):.2f} |")
+    body = (
+        f"| dataset | images | cold load (s) | warm load (s), best of 3 |\n|---|---|---|---|\n"
+        f"| {Path(path).name} ({ds.format}) | {len(ds):,} | {cold:.2f} | {min(warm):.2f} |"
+    )
     record("Dataset load time (cache)", body)
 
 

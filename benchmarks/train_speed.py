@@ -40,8 +40,12 @@ print(json.dumps({"ips": batch * steps / dt, "mflops": info["mflops"], "params":
 
 
 def run(name: str, batch: int, steps: int, cl: bool) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, name, str(batch), str(steps), "1" if cl else "0"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, name, str(batch), str(steps), "1" if cl else "0"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -55,18 +59,24 @@ def main() -> None:
 
     names = args.models.split(",") if args.models else list_models()
     peak = fp32_peak_gflops()
-    rows = ["| model | params | fwd MFLOPs | img/s (NCHW) | img/s (channels-last) | GFLOP/s (best) | % of peak | peak RSS (MB) |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| model | params | fwd MFLOPs | img/s (NCHW) | img/s (channels-last) | GFLOP/s (best) | % of peak | peak RSS (MB) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for name in names:
         a, b = run(name, args.batch, args.steps, False), run(name, args.batch, args.steps, True)
         best = max(a["ips"], b["ips"])
         gflops = 3 * a["mflops"] * best / 1000
-        rows.append(f"| {name} | {a['params']:,} | {a['mflops']:.1f} | {a['ips']:.0f} | {b['ips']:.0f} | "
-                    f"{gflops:.1f} | {100 * gflops / peak:.1f} % | {max(a['rss_mb'], b['rss_mb']):.0f} |")
+        rows.append(
+            f"| {name} | {a['params']:,} | {a['mflops']:.1f} | {a['ips']:.0f} | {b['ips']:.0f} | "
+            f"{gflops:.1f} | {100 * gflops / peak:.1f} % | {max(a['rss_mb'], b['rss_mb']):.0f} |"
+        )
         print(rows[-1], flush=True)
-    note = (f"\nfp32 peak = 2 cores × 32 FLOP/cycle (2 × 256-bit FMA pipes × 8 lanes × 2) × {cpu_mhz():.0f} MHz "
-            f"= {peak:.0f} GFLOP/s. Batch {args.batch}, SGD step, fp32, {args.steps} timed steps after 2 warm-up "
-            f"steps; GFLOP/s = 3 × forward FLOPs × images/s.")
+    note = (
+        f"\nfp32 peak = 2 cores × 32 FLOP/cycle (2 × 256-bit FMA pipes × 8 lanes × 2) × {cpu_mhz():.0f} MHz "
+        f"= {peak:.0f} GFLOP/s. Batch {args.batch}, SGD step, fp32, {args.steps} timed steps after 2 warm-up "
+        f"steps; GFLOP/s = 3 × forward FLOPs × images/s."
+    )
     record("Training throughput per model (CPU)", "\n".join(rows) + "\n" + note)
 
 

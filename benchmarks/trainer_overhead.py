@@ -51,16 +51,38 @@ def main() -> None:
         raw_step()
     raw = time.perf_counter() - t
     n = 28709
-    data = EpochData(torch.randint(0, 256, (n, 1, dc.image_size, dc.image_size), dtype=torch.uint8),
-                     torch.nn.functional.one_hot(torch.randint(0, 7, (n,)), 7).float(), None, None)
+    data = EpochData(
+        torch.randint(0, 256, (n, 1, dc.image_size, dc.image_size), dtype=torch.uint8),
+        torch.nn.functional.one_hot(torch.randint(0, 7, (n,)), 7).float(),
+        None,
+        None,
+    )
     g = torch.Generator().manual_seed(0)
     t = time.perf_counter()
-    train_one_epoch(model, opt, data, cfg, dc, epoch=0, step=0, total_steps=1000, steps_per_epoch=args.steps, g=g,
-                    amp=False, channels_last=True, ema=None, lr_override=None, rank=0, world=1,
-                    progress=lambda *a: None)
+    train_one_epoch(
+        model,
+        opt,
+        data,
+        cfg,
+        dc,
+        epoch=0,
+        step=0,
+        total_steps=1000,
+        steps_per_epoch=args.steps,
+        g=g,
+        amp=False,
+        channels_last=True,
+        ema=None,
+        lr_override=None,
+        rank=0,
+        world=1,
+        progress=lambda *a: None,
+    )
     full = time.perf_counter() - t
-    body = (f"| model | steps × batch | raw model steps (s) | trainer loop (s) | overhead |\n|---|---|---|---|---|\n"
-            f"| {args.model} | {args.steps} × {bs} | {raw:.2f} | {full:.2f} | {100 * (1 - raw / full):.1f} % |")
+    body = (
+        f"| model | steps × batch | raw model steps (s) | trainer loop (s) | overhead |\n|---|---|---|---|---|\n"
+        f"| {args.model} | {args.steps} × {bs} | {raw:.2f} | {full:.2f} | {100 * (1 - raw / full):.1f} % |"
+    )
     record("Trainer overhead beyond the model step", body)
 
 

@@ -16,6 +16,7 @@ _LAZY = {
     "create_model": "ferkit.models",
     "list_models": "ferkit.models",
     "load_model": "ferkit.models",
+    "load": "ferkit.predict",
 }
 
 __all__ = ["__version__", *_LAZY]
