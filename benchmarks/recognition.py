@@ -1,0 +1,278 @@
+"""Recognition figures: emotion-step speed (torch and ONNX), detector latency, end-to-end video FPS, and face
+detection recall / false boxes on the hand-boxed faces of ../shared/data/wild/training.xml.
+
+    python benchmarks/recognition.py [--model default] [--only speed,detectors,video,recall] [--seconds 3]
+                                     [--threads N] [--fer-python PATH] [--no-record]
+
+- emotion step: `backend.logits` on uint8 face crops (preprocessing included, detection excluded), faces/s at
+  batch 1 and batch 64, for the PyTorch checkpoint and its ONNX export (ONNX Runtime, CPU).
+- detector latency: median ms per `Detector.detect` call on a group photo (wild/2007_007763.jpg, else the
+  astronaut) resized to 320×240, 640×480 and 1280×720 (detectors shrink images over their working size of
+  960 px first; that resize is included).
+- end-to-end: frames/s of `Recognizer.stream` over a generated 640×480 MJPG video (decode + detect + crop +
+  classify) with 1 and 3 faces (the astronaut's face pasted at ~110 px).
+- recall: a hand-drawn box (dlib imglab, `<box top left width height>`) counts as found when a detection matches
+  it one-to-one, greedily by IoU, with IoU ≥ 0.5 OR the detection's centre inside the box — YuNet's boxes are
+  taller than dlib's square boxes (forehead to chin), so IoU alone under-counts correct detections. A detection
+  matching no hand box is a false box. Only 4 photos (18 faces) are boxed; figures are per detector.
+- `--fer-python PATH`: also run the `fer` package's default detector (an interpreter where `fer` is installed,
+  see docs/REFERENCES) on the same photos and record its recall beside ours.
+When the model has no weights yet (no shipped default), an untrained vgg_fer_gap is timed instead (speed does
+not depend on the weights); the table says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import record  # noqa: E402
+
+WILD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wild"
+SIZES = ((320, 240), (640, 480), (1280, 720))
+
+
+def _model(spec: str):
+    """(nn.Module, description): the checkpoint, or an untrained vgg_fer_gap when it does not exist."""
+    from ferkit.errors import ModelError
+    from ferkit.models import create_model, load_model
+    from ferkit.predict.loading import resolve_model_path
+
+    try:
+        path = resolve_model_path(spec)
+        model = load_model(path)
+        return model, f"{path.name} ({model.model_name})"
+    except ModelError as exc:
+        print(f"note: {exc}\n      timing an untrained vgg_fer_gap instead", file=sys.stderr)
+        return create_model("vgg_fer_gap").eval(), "vgg_fer_gap, untrained (no weights)"
+
+
+def _rate(fn, items: int, seconds: float) -> float:
+    fn()  # warm-up
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fn()
+        n += 1
+    return n * items / (time.perf_counter() - t0)
+
+
+def bench_speed(backends: dict, seconds: float) -> str:
+    rows = ["| backend | batch 1 (faces/s) | batch 64 (faces/s) |", "|---|---|---|"]
+    for name, backend in backends.items():
+        s = backend.data_config.image_size
+        rates = []
+        for batch in (1, 64):
+            crops = np.random.default_rng(0).integers(0, 256, (batch, s, s), dtype=np.uint8)
+            rates.append(_rate(lambda c=crops, b=backend: b.logits(c), batch, seconds))
+        rows.append(f"| {name} | {rates[0]:,.0f} | {rates[1]:,.0f} |")
+    return "\n".join(rows)
+
+
+def _photo() -> np.ndarray:
+    from ferkit.imageio import open_image, to_rgb
+
+    path = WILD / "2007_007763.jpg"
+    if path.is_file():
+        return to_rgb(open_image(path))
+    import skimage.data
+
+    return skimage.data.astronaut()
+
+
+def bench_detectors(detectors: list[str], repeats: int) -> str:
+    import cv2
+
+    from ferkit.faces import get_detector
+
+    photo = _photo()
+    head = " | ".join(f"{w}×{h} (ms)" for w, h in SIZES)
+    rows = [f"| detector | {head} |", "|---|" + "---|" * len(SIZES)]
+    for name in detectors:
+        det = get_detector(name)
+        cells = []
+        for size in SIZES:
+            img = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
+            det.detect(img)
+            times = []
+            for _ in range(repeats):
+                t = time.perf_counter()
+                det.detect(img)
+                times.append(time.perf_counter() - t)
+            cells.append(f"{1000 * statistics.median(times):.1f}")
+        rows.append(f"| {name} | {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def make_video(path: Path, faces: int, frames: int = 90) -> Path:
+    """A 640×480 MJPG video at 30 FPS with `faces` copies of the astronaut's face drifting sideways."""
+    import cv2
+    import skimage.data
+
+    face = cv2.resize(skimage.data.astronaut()[40:300, 130:320], (84, 115), interpolation=cv2.INTER_AREA)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
+    for i in range(frames):
+        frame = np.full((480, 640, 3), 100, np.uint8)
+        for k in range(faces):
+            x, y = 40 + 200 * k + (i % 30), 150 + 40 * (k % 2)
+            frame[y : y + 115, x : x + 84] = face
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def bench_video(backends: dict, folder: Path, frames: int = 90) -> str:
+    from ferkit.predict import Recognizer
+
+    rows = ["| backend | detector | 1 face (FPS) | 3 faces (FPS) |", "|---|---|---|---|"]
+    videos = {n: make_video(folder / f"faces{n}.avi", n, frames) for n in (1, 3)}
+    for name, backend in backends.items():
+        rec = Recognizer(backend)
+        cells = []
+        for video in videos.values():
+            list(rec.stream(video, max_frames=5))  # warm-up
+            t = time.perf_counter()
+            results = list(rec.stream(video, keep_images=False))
+            fps = len(results) / (time.perf_counter() - t)
+            found = sum(len(r.faces) for r in results) / max(len(results), 1)
+            cells.append(f"{fps:.1f} ({found:.2f} faces/frame found)")
+        rows.append(f"| {name} | {rec.detector.name} | {' | '.join(cells)} |")
+    return "\n".join(rows)
+
+
+def boxed_photos() -> dict[str, list[tuple[int, int, int, int]]]:
+    """{file name: [(x, y, w, h), ...]} from wild/training.xml."""
+    root = ET.parse(WILD / "training.xml").getroot()
+    return {
+        img.get("file"): [
+            tuple(int(b.get(k)) for k in ("left", "top", "width", "height")) for b in img.iter("box")
+        ]
+        for img in root.iter("image")
+    }
+
+
+def match(truth: list, found: list) -> tuple[int, int]:
+    """(hand boxes found, false boxes): greedy one-to-one matching, IoU ≥ 0.5 or centre in the box."""
+    from ferkit.faces import iou
+
+    def hit(t, f):
+        cx, cy = f[0] + f[2] / 2, f[1] + f[3] / 2
+        inside = t[0] <= cx <= t[0] + t[2] and t[1] <= cy <= t[1] + t[3]
+        return iou(t, f) >= 0.5 or inside
+
+    pairs = sorted(
+        ((iou(t, f), ti, fi) for ti, t in enumerate(truth) for fi, f in enumerate(found)), reverse=True
+    )
+    used_t, used_f = set(), set()
+    for _, ti, fi in pairs:
+        if ti not in used_t and fi not in used_f and hit(truth[ti], found[fi]):
+            used_t.add(ti)
+            used_f.add(fi)
+    return len(used_t), len(found) - len(used_f)
+
+
+def bench_recall(detectors: list[str], fer_python: str | None) -> str:
+    from ferkit.faces import get_detector
+    from ferkit.imageio import open_image, to_rgb
+
+    photos = boxed_photos()
+    total = sum(len(b) for b in photos.values())
+    rows = [
+        "| detector | faces found | recall | boxes | false boxes | false-box rate |",
+        "|---|---|---|---|---|---|",
+    ]
+    results: dict[str, dict] = {}
+    for name in detectors:
+        det = get_detector(name)
+        per = {p: [f.box for f in det.detect(to_rgb(open_image(WILD / p)))] for p in photos}
+        results[name] = per
+    if fer_python:
+        results["fer (PyPI)"] = _fer_boxes(fer_python, list(photos))
+    for name, per in results.items():
+        found = sum(match(photos[p], per[p])[0] for p in photos)
+        false = sum(match(photos[p], per[p])[1] for p in photos)
+        boxes = sum(len(per[p]) for p in photos)
+        rows.append(
+            f"| {name} | {found}/{total} | {found / total:.0%} | {boxes} | {false} | {false / max(boxes, 1):.0%} |"
+        )
+    return "\n".join(rows)
+
+
+FER_CHILD = r"""
+import json, sys, cv2
+from fer.fer import FER
+import fer, os
+cascade = os.path.join(os.path.dirname(fer.__file__), "data", "haarcascade_frontalface_default.xml")
+det = FER(cascade_file=cascade)
+out = {}
+for path in sys.argv[1:]:
+    out[os.path.basename(path)] = [list(map(int, f["box"])) for f in det.detect_emotions(cv2.imread(path))]
+print(json.dumps(out))
+"""
+
+
+def _fer_boxes(python: str, photos: list[str]) -> dict:
+    res = subprocess.run(
+        [python, "-c", FER_CHILD, *(str(WILD / p) for p in photos)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    if res.returncode:
+        raise SystemExit(f"fer baseline failed:\n{res.stderr[-2000:]}")
+    return {k: [tuple(b) for b in v] for k, v in json.loads(res.stdout.strip().splitlines()[-1]).items()}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default="default", help="checkpoint or shipped model name")
+    p.add_argument("--only", default="speed,detectors,video,recall", help="comma-separated sections")
+    p.add_argument("--seconds", type=float, default=3.0, help="time per speed measurement")
+    p.add_argument("--repeats", type=int, default=20, help="detector calls per size")
+    p.add_argument("--frames", type=int, default=90, help="frames of each generated video")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    p.add_argument("--fer-python", help="python of a venv with the `fer` package (recall section)")
+    p.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
+    args = p.parse_args()
+    import torch
+
+    from ferkit.backends import TorchBackend
+    from ferkit.backends.onnx_backend import OnnxBackend
+    from ferkit.export import export_onnx
+    from ferkit.faces import list_detectors
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    only = set(args.only.split(","))
+    detectors = [d for d in list_detectors(available_only=True) if d != "none"]
+    model, described = _model(args.model)
+    tmp = Path(tempfile.mkdtemp(prefix="ferkit-bench-"))
+    backends = {"torch": TorchBackend(model)}
+    if only & {"speed", "video"}:
+        backends["onnx"] = OnnxBackend.load(export_onnx(model, tmp / "model.onnx"))
+    out = print if args.no_record else record
+    note = f"model: {described}; torch threads: {torch.get_num_threads()}"
+    if "speed" in only:
+        out("Recognition: emotion step (faces/s)", f"{note}\n\n{bench_speed(backends, args.seconds)}")
+    if "detectors" in only:
+        out("Recognition: detector latency", bench_detectors(detectors, args.repeats))
+    if "video" in only:
+        out(
+            "Recognition: end-to-end video FPS (640×480)",
+            f"{note}\n\n{bench_video(backends, tmp, args.frames)}",
+        )
+    if "recall" in only and (WILD / "training.xml").is_file():
+        out("Recognition: detection recall on wild/training.xml", bench_recall(detectors, args.fer_python))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""ONNX Runtime backend: an exported model (`ferkit export`) with the same `logits` and TTA as PyTorch.
+
+The data config, labels and checkpoint metadata come from the ONNX file's metadata (written by
+`ferkit.export.export_onnx`), so `load("model.onnx")` needs nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.backends.base import tta_views
+from ferkit.errors import ModelError
+from ferkit.models.data_config import DataConfig
+
+META_KEY = "ferkit"
+"""metadata_props key holding the checkpoint-style metadata JSON (model name, data config, labels, ...)."""
+
+
+def read_onnx_meta(props: dict[str, str], path: str | Path) -> tuple[DataConfig, dict]:
+    """(data config, metadata dict) from an ONNX model's metadata_props.
+
+    Raises:
+        ModelError: No ferkit metadata, or malformed (the message names the file).
+    """
+    try:
+        if META_KEY in props:
+            meta = json.loads(props[META_KEY])
+            cfg_dict = meta["data_config"]
+        elif "data_config" in props:
+            cfg_dict = json.loads(props["data_config"])
+            meta = {"data_config": cfg_dict}
+        else:
+            raise ModelError(f"{path}: no ferkit metadata (export it with `ferkit export`)")
+        return DataConfig.from_dict(cfg_dict), meta
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ModelError(f"{path}: ferkit metadata is malformed ({exc})") from None
+
+
+class OnnxBackend:
+    """Runs an exported model with ONNX Runtime on CPU.
+
+    Args:
+        session: An `onnxruntime.InferenceSession` with one N×C×H×W float input and N×classes logits output.
+        data_config: The model's data config.
+        meta: The metadata stored in the file.
+        name: Display name.
+    """
+
+    def __init__(
+        self, session, data_config: DataConfig, meta: dict | None = None, name: str = "onnx"
+    ) -> None:
+        self.session = session
+        self.data_config = data_config
+        self.meta = dict(meta or {})
+        self.name = name
+        self._input = session.get_inputs()[0].name
+        self._output = session.get_outputs()[0].name
+
+    @classmethod
+    def load(cls, path: str | Path, threads: int = 0) -> OnnxBackend:
+        """Open an ONNX file written by `ferkit export`.
+
+        Args:
+            path: The .onnx file.
+            threads: Intra-op threads of ONNX Runtime (0: its default, one per core).
+
+        Raises:
+            ModelError: Missing or invalid file, or no ferkit metadata.
+        """
+        from ferkit.faces._deps import require
+
+        ort = require("onnxruntime", "the ONNX backend")
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(f"ONNX model {path} does not exist")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = int(threads)
+        opts.log_severity_level = 3
+        try:
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
+            raise ModelError(f"{path}: not a model ONNX Runtime can load ({exc})") from None
+        cfg, meta = read_onnx_meta(session.get_modelmeta().custom_metadata_map, path)
+        return cls(session, cfg, meta, name=path.stem)
+
+    def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
+        """float32 N×C logits of uint8 face crops N×H×W (resized to the model's size), averaged over TTA views."""
+        n = len(images)
+        out = np.zeros((n, len(self.data_config.labels)), np.float32)
+        for i in range(0, n, batch_size):
+            views = tta_views(images[i : i + batch_size], self.data_config, tta)
+            acc = sum(self.session.run([self._output], {self._input: v.numpy()})[0] for v in views)
+            out[i : i + batch_size] = acc / len(views)
+        return out

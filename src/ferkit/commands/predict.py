@@ -1,0 +1,67 @@
+"""`ferkit predict SOURCE... [--model M] [--detector NAME] [--save DIR] [--json FILE] [--csv FILE] [--show] ...`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "predict",
+        help="recognise facial emotions in photos, folders, globs, videos or a webcam",
+        description="Detect faces, classify their emotion, print one line per face "
+        "(source, frame, box x,y,w,h, label, confidence). SOURCE is an image, folder, glob, video file or "
+        "webcam index (0 is the first webcam). Exit status 1 when some item could not be read.",
+    )
+    p.add_argument("source", nargs="+", help="image, folder, glob, video file or webcam index")
+    p.add_argument(
+        "--model", help="shipped model name, checkpoint (.safetensors) or ONNX file (default: default)"
+    )
+    p.add_argument("--detector", help="face detector from `ferkit detectors` (default: the best available)")
+    p.add_argument("--save", metavar="DIR", help="write annotated images / videos to DIR")
+    p.add_argument("--json", metavar="FILE", help="write all results as a JSON list")
+    p.add_argument("--csv", metavar="FILE", help="write one CSV row per face")
+    p.add_argument("--show", action="store_true", help="live window with FPS (needs a display; q quits)")
+    p.add_argument("--min-face", type=int, metavar="PX", help="ignore faces smaller than PX pixels")
+    p.add_argument(
+        "--smooth", type=float, default=0.0, metavar="ALPHA", help="video smoothing, 0..1 (0 = off)"
+    )
+    p.add_argument(
+        "--margin", type=float, metavar="F", help="extra context around the face (fraction, default 0)"
+    )
+    p.add_argument(
+        "--tta", default="none", choices=("none", "flip", "tencrop"), help="test-time augmentation"
+    )
+    p.add_argument("--stride", type=int, default=1, metavar="N", help="use every N-th video frame")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop each video / webcam after N frames")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ferkit.predict import load
+    from ferkit.predict.run import run_predict
+
+    options = {"min_face": args.min_face, "smooth": args.smooth, "tta": args.tta}
+    if args.margin is not None:
+        options["margin"] = args.margin
+    recognizer = load(args.model, args.detector, **options)
+    source = args.source[0] if len(args.source) == 1 else list(args.source)
+    summary = run_predict(
+        source,
+        recognizer,
+        save=args.save,
+        json_path=args.json,
+        csv_path=args.csv,
+        show=args.show,
+        print_fn=None if args.quiet else print,
+        stride=args.stride,
+        max_frames=args.max_frames,
+    )
+    if not args.quiet:
+        extra = f", {len(summary.errors)} unreadable" if summary.errors else ""
+        print(f"{summary.frames} frame(s), {summary.faces} face(s){extra}", file=sys.stderr)
+        for path in summary.written:
+            print(f"wrote {path}", file=sys.stderr)
+    return 1 if summary.errors else 0

@@ -1,0 +1,104 @@
+"""The detector base class: input checks, scaling to a comfortable size, mapping boxes back, filtering."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from ferkit.errors import FerkitError
+from ferkit.faces._deps import cv2
+from ferkit.faces.face import Face
+
+
+class Detector:
+    """Finds faces in an RGB uint8 H×W×3 image; subclasses implement `_detect` on the (scaled) image.
+
+    Images whose longer side exceeds `max_side` are shrunk (area interpolation) before detection and the boxes
+    and landmarks are mapped back to the original pixels; faces smaller than `min_face` pixels (shorter box
+    side, original pixels) and faces scoring below `threshold` are dropped. Faces come sorted by score,
+    best first.
+
+    Args:
+        min_face: Smallest face to report, in original-image pixels (0 keeps every face).
+        threshold: Minimum score in [0, 1]; None takes the detector's default.
+        max_side: Longest image side the detector works at; None takes the detector's default.
+
+    Attributes:
+        name: Registry name (set by `register_detector`).
+        default_threshold: Score threshold used when `threshold` is None.
+        default_max_side: The detector's comfortable image size (longest side, pixels).
+    """
+
+    name: ClassVar[str] = "detector"
+    default_threshold: ClassVar[float] = 0.0
+    default_max_side: ClassVar[int] = 960
+
+    def __init__(
+        self, min_face: int = 0, threshold: float | None = None, max_side: int | None = None
+    ) -> None:
+        if min_face < 0:
+            raise FerkitError(f"min_face must be >= 0 pixels, got {min_face}")
+        self.min_face = int(min_face)
+        self.threshold = self.default_threshold if threshold is None else float(threshold)
+        self.max_side = int(max_side or self.default_max_side)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(min_face={self.min_face}, threshold={self.threshold}, max_side={self.max_side})"
+
+    def __call__(self, image: np.ndarray) -> list[Face]:
+        return self.detect(image)
+
+    def detect(self, image: np.ndarray) -> list[Face]:
+        """Faces in an RGB uint8 H×W×3 image (a gray H×W image is accepted too), in original pixels."""
+        rgb = check_rgb(image)
+        h, w = rgb.shape[:2]
+        scale = min(1.0, self.max_side / max(h, w))
+        small = rgb
+        if scale < 1.0:
+            size = (max(1, round(w * scale)), max(1, round(h * scale)))
+            small = cv2().resize(rgb, size, interpolation=cv2().INTER_AREA)
+            scale = size[0] / w
+        faces = [
+            _rescale(f, 1.0 / scale, w, h) if scale != 1.0 else _clip(f, w, h) for f in self._detect(small)
+        ]
+        faces = [
+            f for f in faces if f.score >= self.threshold and min(f.box[2], f.box[3]) >= max(self.min_face, 1)
+        ]
+        return sorted(faces, key=lambda f: -f.score)
+
+    def _detect(self, rgb: np.ndarray) -> list[Face]:
+        """Faces in `rgb` (already scaled), in its own pixel coordinates."""
+        raise NotImplementedError
+
+
+def check_rgb(image: np.ndarray) -> np.ndarray:
+    """`image` as a C-contiguous uint8 H×W×3 array; gray H×W is repeated to 3 channels.
+
+    Raises:
+        FerkitError: Not uint8, a shape other than H×W or H×W×3, or zero-size.
+    """
+    arr = np.asarray(image)
+    if arr.dtype != np.uint8:
+        raise FerkitError(f"detector input must be uint8, got {arr.dtype}")
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise FerkitError(f"detector input must be an RGB H×W×3 image, got shape {arr.shape}")
+    if arr.shape[0] == 0 or arr.shape[1] == 0:
+        raise FerkitError(f"zero-size image ({arr.shape[1]}×{arr.shape[0]} pixels)")
+    return np.ascontiguousarray(arr)
+
+
+def _clip(face: Face, w: int, h: int) -> Face:
+    x, y, bw, bh = face.box
+    x0, y0 = max(0, min(int(x), w)), max(0, min(int(y), h))
+    x1, y1 = max(0, min(int(x + bw), w)), max(0, min(int(y + bh), h))
+    return Face((x0, y0, x1 - x0, y1 - y0), face.score, face.landmarks)
+
+
+def _rescale(face: Face, k: float, w: int, h: int) -> Face:
+    x, y, bw, bh = face.box
+    box = (round(x * k), round(y * k), round(bw * k), round(bh * k))
+    marks = tuple((px * k, py * k) for px, py in face.landmarks) if face.landmarks else None
+    return _clip(Face(box, face.score, marks), w, h)

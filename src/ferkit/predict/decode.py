@@ -1,0 +1,77 @@
+"""Decoding one still image for recognition: any mode, EXIF orientation, and very large JPEGs.
+
+Images over `ferkit.imageio.MAX_PIXELS` (64 megapixels) are refused — except JPEGs, which are decoded at a
+reduced scale (1/2, 1/4 or 1/8, through Pillow's `Image.draft`, so the full-size pixels never exist in memory)
+until they fit. A 100-megapixel phone photo therefore works, and face boxes are still reported in the file's
+own pixels. Pillow refuses any image over 2 × `Image.MAX_IMAGE_PIXELS` (~179 megapixels) at open time, and
+other formats (PNG, TIFF, ...) over the limit are refused: the error names the file and its size.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from ferkit.imageio import MAX_PIXELS, ImageReadError, open_image, to_rgb
+
+
+def read_rgb(path: Path | str, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode an image file to RGB uint8 H×W×3.
+
+    Returns:
+        (rgb, (width, height) of the full-size image after EXIF orientation). The array is smaller than that
+        size only for JPEGs over `max_pixels`, decoded at a reduced scale.
+
+    Raises:
+        ImageReadError: Missing, empty, corrupt or non-image file, or too large (message names the file).
+    """
+    path = Path(path)
+    big = _oversized_jpeg(path, max_pixels)
+    if big is None:
+        im = open_image(path, max_pixels=max_pixels)
+        return to_rgb(im), (im.width, im.height)
+    return _draft_decode(path, big, max_pixels)
+
+
+def _oversized_jpeg(path: Path, max_pixels: int) -> tuple[int, int] | None:
+    """(width, height) of a JPEG over `max_pixels`; None for anything else (left to `open_image`)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                if im.format == "JPEG" and im.width * im.height > max_pixels:
+                    return im.width, im.height
+    except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError):
+        return None  # open_image gives the proper message
+    return None
+
+
+def _draft_decode(path: Path, size: tuple[int, int], max_pixels: int) -> tuple[np.ndarray, tuple[int, int]]:
+    w, h = size
+    factor = 2 ** math.ceil(math.log2(math.sqrt(w * h / max_pixels)))
+    if factor > 8:
+        raise ImageReadError(
+            f"{path}: {w}x{h} pixels is over the limit of {max_pixels:,} even at 1/8 scale (refused)"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(path)
+            im.draft("RGB", (math.ceil(w / factor), math.ceil(h / factor)))
+            if im.width * im.height > max_pixels:
+                raise ImageReadError(
+                    f"{path}: {w}x{h} pixels cannot be decoded under {max_pixels:,} (refused)"
+                )
+            im.load()
+            turned = ImageOps.exif_transpose(im) or im
+    except ImageReadError:
+        raise
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise ImageReadError(f"{path}: corrupt or truncated image ({exc})") from None
+    swapped = (turned.width, turned.height) != (im.width, im.height)
+    full = (h, w) if swapped else (w, h)
+    return to_rgb(turned), full

@@ -1,0 +1,249 @@
+"""The `Recognizer`: detect faces, crop them like FER2013, classify them in batches, return typed results."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.errors import FerkitError
+from ferkit.faces import DEFAULT_MARGIN, Detector, Face, crop_face, get_detector
+from ferkit.predict.results import FaceResult, FrameResult
+from ferkit.predict.sources import Frame, array_to_rgb, iter_frames
+from ferkit.predict.track import IouTracker
+
+
+class NoFaceError(FerkitError):
+    """`require_face=True` and an image has no face."""
+
+
+@dataclass
+class _Pending:
+    frame: Frame
+    faces: list[Face]  # in frame.image pixels
+    start: int  # index of its first crop in the batch
+    error: str | None = None
+
+
+class Recognizer:
+    """Facial emotion recognition on photos, folders, videos and webcams.
+
+    `detect` and `classify` are the two public steps; `predict` / `stream` compose them. The faces of several
+    frames are classified in one forward pass.
+
+    Args:
+        backend: A backend (`ferkit.backends`): `.logits(uint8 N×H×W)`, `.data_config`, `.name`.
+        detector: Detector name, `Detector` instance, or None for the best available (yunet, else haar).
+        margin: Context around the FER2013-framed face, as a fraction of its side on every side (see
+            `ferkit.faces.align`).
+        min_face: Ignore faces smaller than this many pixels (None: the detector's default, 0).
+        smooth: Temporal smoothing of video probabilities, alpha in [0, 1): weight of the past (0 = off).
+        tta: Test-time augmentation of the backend ("none", "flip", "tencrop").
+        batch_size: Most crops per forward pass.
+        frames_per_batch: Video frames decoded and detected before one forward pass (webcams use 1).
+        require_face: Raise `NoFaceError` for a readable image without a face instead of returning faces=[].
+    """
+
+    def __init__(
+        self,
+        backend,
+        detector: str | Detector | None = None,
+        margin: float = DEFAULT_MARGIN,
+        min_face: int | None = None,
+        smooth: float = 0.0,
+        tta: str = "none",
+        batch_size: int = 64,
+        frames_per_batch: int = 8,
+        require_face: bool = False,
+    ) -> None:
+        self.backend = backend
+        self.detector = get_detector(detector, **({} if min_face is None else {"min_face": int(min_face)}))
+        if margin < 0 or margin > 2:
+            raise FerkitError(f"margin must be between 0 and 2 (a fraction of the face size), got {margin}")
+        IouTracker(smooth)  # validates alpha
+        self.margin = float(margin)
+        self.smooth = float(smooth)
+        self.tta = tta
+        self.batch_size = int(batch_size)
+        self.frames_per_batch = max(1, int(frames_per_batch))
+        self.require_face = bool(require_face)
+
+    def __repr__(self) -> str:
+        return (
+            f"Recognizer(model={self.backend.name!r}, detector={self.detector.name!r}, margin={self.margin}, "
+            f"smooth={self.smooth})"
+        )
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Class names in the model's output order."""
+        return tuple(self.backend.data_config.labels.names)
+
+    # ------------------------------------------------------------------------------------------------ steps
+
+    def detect(self, image) -> list[Face]:
+        """Faces in one image (RGB numpy array, PIL image or image path), best score first."""
+        return self.detector.detect(_as_rgb(image))
+
+    def crop(self, image, faces: list[Face]) -> np.ndarray:
+        """FER2013-style grayscale crops of `faces` in `image`: uint8 N×S×S (S = the model's image size)."""
+        rgb = _as_rgb(image)
+        s = self.backend.data_config.image_size
+        if not faces:
+            return np.zeros((0, s, s), np.uint8)
+        return np.stack([crop_face(rgb, f, self.backend.data_config, self.margin) for f in faces])
+
+    def classify(self, crops) -> np.ndarray:
+        """Class probabilities of face crops: float32 N×C, rows summing to 1.
+
+        Args:
+            crops: uint8 N×H×W grayscale crops (any H×W: resized to the model's size), or a list of H×W /
+                H×W×3 crops.
+        """
+        batch = _crop_batch(crops, self.backend.data_config.image_size)
+        if len(batch) == 0:
+            return np.zeros((0, len(self.labels)), np.float32)
+        return softmax(self.backend.logits(batch, tta=self.tta, batch_size=self.batch_size))
+
+    # ------------------------------------------------------------------------------------------------ sources
+
+    def predict(
+        self, source, keep_images: bool | None = None, stride: int = 1, max_frames: int | None = None
+    ) -> list[FrameResult]:
+        """Results for every frame of a source (see `ferkit.predict.sources` for what a source can be).
+
+        Args:
+            source: Image path, folder, glob, video, webcam index, numpy array, PIL image, or a list of those.
+            keep_images: Keep each frame's image in its result (for `plot` / `save`). None keeps still images
+                but not video frames, so a long video does not fill the memory; use `stream` to draw videos.
+            stride: Keep every `stride`-th video frame.
+            max_frames: Stop each video / webcam after this many frames.
+        """
+        return list(self.stream(source, keep_images=keep_images, stride=stride, max_frames=max_frames))
+
+    def stream(
+        self, source, keep_images: bool | None = True, stride: int = 1, max_frames: int | None = None
+    ) -> Iterator[FrameResult]:
+        """Results one frame at a time (a generator), for videos and webcams; arguments as `predict`.
+
+        Raises:
+            SourceError: The source cannot be opened (raised at the first `next`).
+            NoFaceError: `require_face=True` and a readable frame has no face.
+        """
+        trackers: dict[str, IouTracker] = {}
+        batch: list[Frame] = []
+        for frame in iter_frames(source, stride=stride, max_frames=max_frames):
+            batch.append(frame)
+            if frame.kind == "webcam" or len(batch) >= self.frames_per_batch:
+                yield from self._run(batch, trackers, keep_images)
+                batch = []
+        if batch:
+            yield from self._run(batch, trackers, keep_images)
+
+    # ------------------------------------------------------------------------------------------------ internals
+
+    def _run(
+        self, frames: list[Frame], trackers: dict[str, IouTracker], keep: bool | None
+    ) -> list[FrameResult]:
+        from ferkit.faces._deps import cv2
+
+        bad_input = (FerkitError, ValueError, cv2().error)
+        pending, crops = [], []
+        for frame in frames:
+            item = _Pending(frame, [], len(crops), frame.error)
+            if frame.ok:
+                try:
+                    item.faces = self.detector.detect(frame.image)
+                    crops += [
+                        crop_face(frame.image, f, self.backend.data_config, self.margin) for f in item.faces
+                    ]
+                except bad_input as exc:
+                    item.faces, item.error = [], f"{frame.source}: {exc}"
+                    del crops[item.start :]
+            pending.append(item)
+        probs = self.classify(np.stack(crops)) if crops else np.zeros((0, len(self.labels)), np.float32)
+        return [self._result(p, probs, trackers, keep) for p in pending]
+
+    def _result(
+        self, p: _Pending, probs: np.ndarray, trackers: dict[str, IouTracker], keep: bool | None
+    ) -> FrameResult:
+        frame = p.frame
+        if p.error is None and not p.faces and self.require_face:
+            raise NoFaceError(f"{frame.source} frame {frame.index}: no face found (require_face=True)")
+        mine = probs[p.start : p.start + len(p.faces)]
+        k = frame.size[0] / frame.image.shape[1] if frame.ok and frame.size else 1.0
+        faces = [_to_original(f, k) for f in p.faces]
+        tracks: list[int | None] = [None] * len(faces)
+        if self.smooth > 0 and frame.kind in ("video", "webcam") and faces:
+            tracker = trackers.setdefault(frame.source, IouTracker(self.smooth))
+            tracks, mine = tracker.update([f.box for f in faces], mine)
+        names = self.labels
+        results = [
+            FaceResult(
+                box=f.box,
+                score=float(f.score),
+                label=names[int(np.argmax(row))],
+                probs={n: float(v) for n, v in zip(names, row, strict=True)},
+                landmarks=f.landmarks,
+                track=t,
+            )
+            for f, row, t in zip(faces, mine, tracks, strict=True)
+        ]
+        still = frame.kind in ("image", "array")
+        keep_image = keep if keep is not None else still
+        return FrameResult(
+            source=frame.source,
+            frame=frame.index,
+            faces=results,
+            error=p.error,
+            image=frame.image if keep_image and p.error is None else None,
+            size=frame.size,
+            fps=frame.fps,
+        )
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax in float32."""
+    z = np.asarray(logits, dtype=np.float64)
+    z = np.exp(z - z.max(axis=1, keepdims=True))
+    return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _to_original(face: Face, k: float) -> Face:
+    """A face detected in a reduced decode, in the original image's pixels."""
+    if k == 1.0:
+        return face
+    box = tuple(round(v * k) for v in face.box)
+    marks = tuple((x * k, y * k) for x, y in face.landmarks) if face.landmarks else None
+    return Face(box, face.score, marks)
+
+
+def _as_rgb(image) -> np.ndarray:
+    if isinstance(image, str | Path):
+        from ferkit.predict.decode import read_rgb
+
+        return read_rgb(image)[0]
+    return array_to_rgb(image)
+
+
+def _crop_batch(crops, size: int) -> np.ndarray:
+    """uint8 N×H×W from an array or a list of crops (gray or RGB; mixed sizes are resized to `size`)."""
+    if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.dtype == np.uint8:
+        return crops
+    items = list(crops)
+    if not items:
+        return np.zeros((0, size, size), np.uint8)
+    from ferkit.faces._deps import cv2
+
+    out = []
+    for c in items:
+        g = np.asarray(c)
+        g = array_to_rgb(g) if g.ndim == 3 or g.dtype != np.uint8 else g
+        if g.ndim == 3:
+            g = cv2().cvtColor(np.ascontiguousarray(g), cv2().COLOR_RGB2GRAY)
+        if g.shape != (size, size):
+            g = cv2().resize(g, (size, size), interpolation=cv2().INTER_AREA)
+        out.append(g)
+    return np.stack(out)

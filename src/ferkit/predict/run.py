@@ -1,0 +1,162 @@
+"""`run_predict`: what `ferkit predict` does — stream results to the terminal, JSON, CSV, annotated files and a
+live window — as one public function.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ferkit.errors import FerkitError
+from ferkit.predict.results import FrameResult
+
+WINDOW = "ferkit"
+
+
+@dataclass
+class RunSummary:
+    """What `run_predict` did: frames seen, faces found, items that failed, files written."""
+
+    frames: int = 0
+    faces: int = 0
+    errors: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+
+
+def format_result(result: FrameResult) -> list[str]:
+    """Terminal lines for one result: one per face (source, frame, box, label, confidence), or "no face"."""
+    head = f"{result.source}\tframe {result.frame}"
+    if result.error:
+        return [f"{head}\terror: {result.error}"]
+    if not result.faces:
+        return [f"{head}\tno face"]
+    return [
+        f"{head}\tface {i}\tbox {','.join(str(v) for v in f.box)}\t{f.label}\t{f.confidence:.3f}"
+        for i, f in enumerate(result.faces)
+    ]
+
+
+def run_predict(
+    source,
+    recognizer,
+    save: str | Path | None = None,
+    json_path: str | Path | None = None,
+    csv_path: str | Path | None = None,
+    show: bool = False,
+    print_fn: Callable[[str], None] | None = print,
+    stride: int = 1,
+    max_frames: int | None = None,
+) -> RunSummary:
+    """Run a recognizer over a source and send every result to the requested outputs as it comes.
+
+    Args:
+        source: Anything `Recognizer.stream` accepts.
+        recognizer: A `Recognizer` (see `ferkit.load`).
+        save: Folder for annotated images (one per still image) and annotated videos (one per video / webcam,
+            at the source's frame rate).
+        json_path: Write a JSON list of `FrameResult.to_dict()`.
+        csv_path: Write a CSV with one row per face (and one per frame without a face).
+        show: Show a live window with the annotated frames and FPS (q or Esc stops).
+        print_fn: Called with one line per face; None prints nothing. Errors go to stderr either way.
+        stride: Keep every `stride`-th video frame.
+        max_frames: Stop each video / webcam after this many frames.
+
+    Raises:
+        SourceError: The source cannot be opened.
+        FerkitError: `show` without a display or without an OpenCV GUI build.
+    """
+    from ferkit.predict.writers import AnnotatedSaver, CsvWriter, JsonWriter
+
+    if show:
+        open_window()
+    sinks: list = []
+    if json_path:
+        sinks.append(JsonWriter(json_path))
+    if csv_path:
+        sinks.append(CsvWriter(csv_path, recognizer.labels))
+    saver = AnnotatedSaver(save) if save else None
+    summary = RunSummary()
+    keep = bool(save or show)
+    clock = _Fps()
+    try:
+        for result in recognizer.stream(source, keep_images=keep, stride=stride, max_frames=max_frames):
+            summary.frames += 1
+            summary.faces += len(result.faces)
+            if result.error:
+                summary.errors.append(result.error)
+                print(f"ferkit: {result.error}", file=sys.stderr)
+            elif print_fn is not None:
+                for line in format_result(result):
+                    print_fn(line)
+            for sink in sinks:
+                sink.write(result)
+            if saver is not None:
+                saver.write(result)
+            if show and result.image is not None and not _show(result, clock.tick()):
+                break
+    finally:
+        for sink in sinks:
+            sink.close()
+            summary.written.append(sink.path)
+        if saver is not None:
+            saver.close()
+            summary.written += saver.written
+        if show:
+            _close_window()
+    return summary
+
+
+class _Fps:
+    def __init__(self) -> None:
+        self.last: float | None = None
+        self.fps: float | None = None
+
+    def tick(self) -> float | None:
+        now = time.perf_counter()
+        if self.last is not None and now > self.last:
+            inst = 1.0 / (now - self.last)
+            self.fps = inst if self.fps is None else 0.9 * self.fps + 0.1 * inst
+        self.last = now
+        return self.fps
+
+
+def open_window() -> None:
+    """Open the live window, or raise FerkitError saying why it cannot be shown."""
+    from ferkit.faces._deps import cv2
+
+    cv = cv2()
+    if sys.platform.startswith("linux") and not (
+        os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+    ):
+        raise FerkitError(
+            "--show needs a display, and none is available (DISPLAY is not set); use --save DIR"
+        )
+    try:
+        cv.namedWindow(WINDOW, cv.WINDOW_NORMAL)
+    except cv.error:
+        raise FerkitError(
+            "--show needs OpenCV with GUI support; opencv-python-headless has none "
+            "(pip install opencv-python, or use --save DIR)"
+        ) from None
+
+
+def _show(result: FrameResult, fps: float | None) -> bool:
+    from ferkit.faces._deps import cv2
+
+    cv = cv2()
+    cv.imshow(WINDOW, cv.cvtColor(result.plot(fps=fps), cv.COLOR_RGB2BGR))
+    key = cv.waitKey(1) & 0xFF
+    return key not in (ord("q"), 27)
+
+
+def _close_window() -> None:
+    from ferkit.faces._deps import cv2
+
+    try:
+        cv2().destroyWindow(WINDOW)
+    except Exception:  # the window may never have opened
+        pass

@@ -1,0 +1,147 @@
+"""Streaming outputs of recognition: a JSON list, a CSV with one row per face, annotated images and videos.
+
+Each writer takes results one at a time, so a long video never has to be held in memory.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from ferkit.errors import FerkitError
+from ferkit.predict.results import FrameResult
+
+
+class JsonWriter:
+    """Writes `[FrameResult.to_dict(), ...]` to a file, one result at a time; close() ends the list."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._f = self.path.open("w", encoding="utf-8")
+        self._f.write("[")
+        self._n = 0
+
+    def write(self, result: FrameResult) -> None:
+        self._f.write(("," if self._n else "") + "\n " + json.dumps(result.to_dict()))
+        self._n += 1
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.write("\n]\n" if self._n else "]\n")
+            self._f.close()
+
+
+class CsvWriter:
+    """One row per face: source, frame, timestamp, face, x, y, w, h, score, label, confidence, p_<class>...,
+    error. A frame without a face (or that failed) still gets one row, with the face columns empty, so a video
+    has a row for every frame.
+    """
+
+    def __init__(self, path: str | Path, labels: tuple[str, ...] | list[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.labels = list(labels)
+        self._f = self.path.open("w", newline="", encoding="utf-8")
+        self._w = csv.writer(self._f)
+        fields = ["source", "frame", "timestamp", "face", "x", "y", "w", "h", "score", "label", "confidence"]
+        self._w.writerow([*fields, *(f"p_{n}" for n in self.labels), "error"])
+
+    def write(self, result: FrameResult) -> None:
+        ts = "" if result.timestamp is None else f"{result.timestamp:.4f}"
+        head = [result.source, result.frame, ts]
+        if not result.faces:
+            self._w.writerow(head + [""] * (8 + len(self.labels)) + [result.error or ""])
+        for i, face in enumerate(result.faces):
+            probs = [f"{face.probs.get(n, 0.0):.6f}" for n in self.labels]
+            row = [i, *face.box, f"{face.score:.4f}", face.label, f"{face.confidence:.6f}", *probs, ""]
+            self._w.writerow(head + row)
+
+    def close(self) -> None:
+        if not self._f.closed:
+            self._f.close()
+
+
+class VideoWriter:
+    """Annotated frames of one source to a video at the source's frame rate (opened on the first frame).
+
+    `.mp4` is written with the `mp4v` codec, `.avi` with `MJPG`; if OpenCV cannot open an `.mp4` writer, an
+    `.avi` next to it is used instead (`path` then names the file actually written).
+    """
+
+    def __init__(self, path: str | Path, fps: float | None) -> None:
+        self.path = Path(path)
+        self.fps = float(fps) if fps and fps > 0 else 30.0
+        self._writer = None
+
+    def write(self, frame_rgb: np.ndarray) -> None:
+        from ferkit.faces._deps import cv2
+
+        cv = cv2()
+        if self._writer is None:
+            self._writer = self._open(frame_rgb.shape[1], frame_rgb.shape[0])
+        self._writer.write(cv.cvtColor(frame_rgb, cv.COLOR_RGB2BGR))
+
+    def _open(self, width: int, height: int):
+        from ferkit.faces._deps import cv2
+
+        cv = cv2()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tries = [(self.path, "mp4v" if self.path.suffix.lower() == ".mp4" else "MJPG")]
+        if self.path.suffix.lower() == ".mp4":
+            tries.append((self.path.with_suffix(".avi"), "MJPG"))
+        for path, codec in tries:
+            writer = cv.VideoWriter(str(path), cv.VideoWriter_fourcc(*codec), self.fps, (width, height))
+            if writer.isOpened():
+                self.path = path
+                return writer
+            writer.release()
+        raise FerkitError(f"{self.path}: OpenCV cannot write a video here (codecs tried: mp4v, MJPG)")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+class AnnotatedSaver:
+    """`--save DIR`: annotated still images as DIR/<name>.jpg, and each video / webcam as DIR/<name>.mp4."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.written: list[Path] = []
+        self._videos: dict[str, VideoWriter] = {}
+        self._names: set[str] = set()
+
+    def write(self, result: FrameResult) -> None:
+        if result.image is None:
+            return
+        if result.fps is not None:  # a video or webcam frame
+            video = self._videos.get(result.source)
+            if video is None:
+                video = self._videos[result.source] = VideoWriter(
+                    self._unique(result.source, ".mp4"), result.fps
+                )
+            video.write(result.plot())
+        else:
+            self.written.append(result.save(self._unique(result.source, ".jpg")))
+
+    def _unique(self, source: str, suffix: str) -> Path:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source).stem or source).strip("_") or "frame"
+        name, i = stem, 1
+        while name in self._names:
+            i += 1
+            name = f"{stem}_{i}"
+        self._names.add(name)
+        return self.folder / f"{name}{suffix}"
+
+    def close(self) -> None:
+        for video in self._videos.values():
+            video.close()
+            self.written.append(video.path)
+        self._videos = {}

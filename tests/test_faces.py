@@ -1,0 +1,216 @@
+"""Face detection (registry, yunet, haar, none) and FER2013-style alignment / cropping."""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import torch
+from tests._faces_fixtures import ASTRONAUT_FACE, WILD, astronaut
+
+from ferkit.cli import main as cli_main
+from ferkit.faces import (
+    Detector,
+    DetectorError,
+    Face,
+    crop_face,
+    default_detector,
+    face_square,
+    get_detector,
+    iou,
+    list_detectors,
+    unavailable_reason,
+)
+from ferkit.faces.align import FER_EYE_Y
+from ferkit.imageio import open_image, to_rgb
+from ferkit.models import DataConfig
+
+REAL = [n for n in ("yunet", "haar") if unavailable_reason(n) is None]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture(scope="module")
+def wild():
+    if not WILD.is_dir():
+        pytest.skip(f"../shared/data/wild absent ({WILD} not found)")
+    return WILD
+
+
+def _wild_rgb(wild, name):
+    return to_rgb(open_image(wild / name))
+
+
+# ---------------------------------------------------------------------------------------------------- registry
+
+
+def test_registry_lists_every_detector_and_prefers_yunet():
+    names = list_detectors()
+    assert {"yunet", "haar", "none"} <= set(names)
+    assert names[-1] == "none"
+    if unavailable_reason("yunet") is None:
+        assert default_detector() == "yunet"
+        assert names[0] == "yunet"
+    assert isinstance(get_detector(), Detector)
+    assert get_detector("none").name == "none"
+
+
+def test_unknown_detector_is_a_clear_error():
+    with pytest.raises(DetectorError, match=r"unknown detector 'yunt'.*did you mean 'yunet'"):
+        get_detector("yunt")
+
+
+def test_cli_detectors_lists_availability(capsys):
+    assert cli_main(["detectors"]) == 0
+    out = capsys.readouterr().out
+    for name in list_detectors():
+        assert name in out
+    assert "(default)" in out and "available" in out
+
+
+# ---------------------------------------------------------------------------------------------------- detection
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_astronaut_has_exactly_one_face(name):
+    faces = get_detector(name).detect(astronaut())
+    assert len(faces) == 1
+    face = faces[0]
+    assert iou(face.box, ASTRONAUT_FACE) > 0.5
+    assert 0.0 < face.score <= 1.0
+    if name == "yunet":
+        assert face.landmarks is not None and len(face.landmarks) == 5
+        (lx, ly), (rx, ry) = face.eyes
+        x, y, w, h = face.box
+        assert x < lx < rx < x + w and y < ly < y + h and y < ry < y + h
+    else:
+        assert face.landmarks is None
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_large_image_is_scaled_for_detection_and_boxes_mapped_back(name):
+    import cv2
+
+    big = cv2.resize(
+        astronaut(), (1536, 1536), interpolation=cv2.INTER_LINEAR
+    )  # over the 960 px working size
+    faces = get_detector(name).detect(big)
+    assert len(faces) == 1 or name == "haar"  # the cascade adds a few low-score boxes at this scale
+    expected = tuple(3 * v for v in ASTRONAUT_FACE)
+    assert iou(faces[0].box, expected) > 0.5
+    assert get_detector(name, min_face=500).detect(big) == []  # the face is ~300 px
+
+
+def test_none_detector_is_the_whole_image():
+    img = np.zeros((30, 40, 3), np.uint8)
+    assert get_detector("none").detect(img) == [Face((0, 0, 40, 30), 1.0, None)]
+    assert get_detector("none").detect(img[:, :, 0])[0].box == (0, 0, 40, 30)  # gray accepted
+
+
+def test_none_detector_crop_of_a_fer_sized_face_is_the_face_itself():
+    """Pre-cropped 48×48 faces go through unchanged (padding them again would cost accuracy)."""
+    face = np.random.default_rng(0).integers(0, 256, (48, 48), dtype=np.uint8)
+    found = get_detector("none").detect(face)
+    assert np.array_equal(crop_face(face, found[0], DataConfig()), face)
+
+
+def test_detector_input_is_checked():
+    det = get_detector("none")
+    with pytest.raises(Exception, match="zero-size"):
+        det.detect(np.zeros((0, 5, 3), np.uint8))
+    with pytest.raises(Exception, match="uint8"):
+        det.detect(np.zeros((5, 5, 3), np.float32))
+
+
+@pytest.mark.skipif("yunet" not in REAL, reason="yuface is not installed")
+def test_yunet_sets_its_own_openmp_threads():
+    from ferkit.faces.yunet import set_yuface_threads
+
+    assert set_yuface_threads(1) is True
+
+
+@pytest.mark.parametrize(
+    "photo, expected",
+    [("obama_small.jpg", 1), ("two_people.jpg", 2), ("2008_001322.jpg", 3), ("32bit.png", 1)],
+)
+def test_default_detector_finds_faces_in_real_photos(wild, photo, expected):
+    faces = get_detector().detect(_wild_rgb(wild, photo))
+    assert len(faces) == expected
+
+
+@pytest.mark.parametrize("photo", ["dogs.jpg", "no-faces.jpg"])
+def test_default_detector_finds_no_face_in_photos_without_people(wild, photo):
+    assert get_detector().detect(_wild_rgb(wild, photo)) == []
+
+
+def test_default_detector_finds_every_hand_boxed_face(wild):
+    """Each box of training.xml (dlib imglab) contains the centre of a detected face."""
+    root = ET.parse(wild / "training.xml").getroot()
+    image = next(i for i in root.iter("image") if i.get("file") == "2007_007763.jpg")
+    faces = get_detector().detect(_wild_rgb(wild, image.get("file")))
+    for box in image.iter("box"):
+        x, y, w, h = (int(box.get(k)) for k in ("left", "top", "width", "height"))
+        assert any(
+            x <= f.box[0] + f.box[2] / 2 <= x + w and y <= f.box[1] + f.box[3] / 2 <= y + h for f in faces
+        )
+
+
+# ---------------------------------------------------------------------------------------------------- alignment
+
+
+@pytest.mark.parametrize("cfg", [DataConfig(), DataConfig(input_size=28, image_size=28), DataConfig(40, 48)])
+def test_crop_face_shape_and_dtype(cfg):
+    img = astronaut()
+    for face in (
+        Face(ASTRONAUT_FACE),
+        Face((0, 0, 10, 10)),
+        Face((500, 500, 40, 40)),
+    ):  # inside, corner, edge
+        crop = crop_face(img, face, cfg)
+        assert crop.shape == (cfg.image_size, cfg.image_size) and crop.dtype == np.uint8
+    assert crop_face(img[:, :, 0], Face(ASTRONAUT_FACE), cfg).shape == (cfg.image_size,) * 2  # gray input
+
+
+def test_crop_without_landmarks_is_the_box_square_and_margin_widens_it():
+    img = np.zeros((200, 200, 3), np.uint8)
+    img[50:150, 50:150] = 255  # a white square "face"
+    face = Face((50, 50, 100, 100))
+    assert face_square(face, 0.0) == (100.0, 100.0, 100.0, 0.0)
+    tight = crop_face(img, face, size=48)
+    assert tight.min() == 255  # margin 0: the box fills the crop
+    wide = crop_face(img, face, margin=0.25, size=48)
+    assert wide[0, 0] == 0 and wide[24, 24] == 255  # margin: context around the face
+    assert 0.40 < (wide > 127).mean() < 0.50  # (1 / 1.5)² ≈ 0.44 of the crop is face
+
+
+def test_crop_levels_the_eyes_using_landmarks():
+    """A face rotated by 20° gives (almost) the same crop as the upright face when its landmarks rotate too."""
+    import cv2
+
+    img = astronaut()
+    face = get_detector("yunet").detect(img)[0] if "yunet" in REAL else None
+    if face is None:
+        pytest.skip("yuface is not installed")
+    cx, cy = 222.0, 119.0
+    rot = cv2.getRotationMatrix2D((cx, cy), 20, 1.0)  # counter-clockwise on screen
+    turned = cv2.warpAffine(img, rot, (512, 512), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    marks = tuple(tuple(rot @ np.array([x, y, 1.0])) for x, y in face.landmarks)
+    moved = Face(face.box, face.score, marks)  # the box is not used when landmarks exist
+    upright = crop_face(img, face, size=64).astype(float)
+    aligned = crop_face(turned, moved, size=64).astype(float)
+    unaligned = crop_face(turned, Face(face.box), size=64).astype(float)
+    assert np.abs(upright - aligned).mean() < 6
+    assert np.abs(upright - unaligned).mean() > 2 * np.abs(upright - aligned).mean()
+    cx2, cy2, side, angle = face_square(moved)
+    assert math.isclose(angle, -20 + face_square(face)[3], abs_tol=0.5)
+    eye_y = (face.landmarks[0][1] + face.landmarks[1][1]) / 2 + 0.5
+    top = face_square(face)[1] - face_square(face)[2] / 2
+    assert math.isclose((eye_y - top) / face_square(face)[2], FER_EYE_Y, abs_tol=0.01)
