@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from tests._synthetic import bar_images
 
@@ -30,14 +29,6 @@ FAST = [
     "data.val_fraction=0.34",
     "augment.erase=0",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def _grouped(subjects: int = 9, frames: int = 2, space=FER7, fmt: str = "synthetic"):

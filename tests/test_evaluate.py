@@ -45,14 +45,6 @@ SCHEMA = {
 FRACTIONS = ("accuracy", "balanced_accuracy", "macro_f1", "top2_accuracy", "ece")
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 @pytest.fixture(scope="module")
 def net():
     torch.manual_seed(0)

@@ -20,14 +20,6 @@ from ferkit.models import create_model, list_models
 from ferkit.predict import softmax
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def _crops(cfg, n=4, seed=1):
     return np.random.default_rng(seed).integers(0, 256, (n, cfg.image_size, cfg.image_size), dtype=np.uint8)
 

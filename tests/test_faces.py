@@ -7,7 +7,6 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-import torch
 from tests._faces_fixtures import ASTRONAUT_FACE, WILD, astronaut
 
 from ferkit.cli import main as cli_main
@@ -28,14 +27,6 @@ from ferkit.imageio import open_image, to_rgb
 from ferkit.models import DataConfig
 
 REAL = [n for n in ("yunet", "haar") if unavailable_reason(n) is None]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

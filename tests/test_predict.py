@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from tests._faces_fixtures import ASTRONAUT_FACE, astronaut, tiny_checkpoint, write_video
 
@@ -20,14 +19,6 @@ from ferkit.labels import FER7
 from ferkit.predict import FrameResult, NoFaceError, Recognizer, iter_frames, load, parse_source
 from ferkit.predict.run import format_result, run_predict
 from ferkit.predict.track import IouTracker
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 @pytest.fixture(scope="module")

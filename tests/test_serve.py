@@ -21,11 +21,6 @@ uvicorn = pytest.importorskip("uvicorn")
 ASTRONAUT = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "samples" / "astronaut.jpg"
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    torch.set_num_threads(1)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

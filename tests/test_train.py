@@ -7,7 +7,6 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from tests._synthetic import bar_dataset, write_bar_csv
 
 from ferkit.config import load_config
@@ -24,14 +23,6 @@ FAST = [
     "augment.rotate=3",
     "augment.translate=0.03",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
 
 
 def _cfg(*extra):
@@ -250,7 +241,9 @@ def test_early_stopping_and_plateau_schedule(tmp_path, monkeypatch):
     import ferkit.train.trainer as trainer
 
     real = trainer.validate
-    monkeypatch.setattr(trainer, "validate", lambda *a, **k: {**real(*a, **k), "val_acc": 0.5})  # never improves
+    monkeypatch.setattr(
+        trainer, "validate", lambda *a, **k: {**real(*a, **k), "val_acc": 0.5}
+    )  # never improves
     cfg = _cfg("train.epochs=10", "train.early_stopping=2", "schedule.name=plateau", "schedule.patience=0")
     res = fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
     assert [r["epoch"] for r in res.history] == [1, 2, 3] and res.best_epoch == 1
@@ -266,5 +259,7 @@ def test_schedules_shapes():
     lrs = [lr_at(s, 100, 10, 0.1, one) for s in range(100)]
     assert max(lrs) == pytest.approx(0.1, rel=1e-3) and lrs.index(max(lrs)) == 25 and lrs[-1] < 1e-4
     cos = ScheduleCfg(name="cosine", warmup_epochs=1)
-    assert lr_at(0, 100, 10, 0.1, cos) == pytest.approx(0.01) and lr_at(10, 100, 10, 0.1, cos) == pytest.approx(0.1)
+    assert lr_at(0, 100, 10, 0.1, cos) == pytest.approx(0.01) and lr_at(
+        10, 100, 10, 0.1, cos
+    ) == pytest.approx(0.1)
     assert lr_at(25, 100, 10, 0.1, ScheduleCfg(name="step", step_size=1, gamma=0.5)) == pytest.approx(0.025)
