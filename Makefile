@@ -17,9 +17,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
+# The main job: the shipped model on a bundled public-domain photo (NASA, via scikit-image), annotated to demo_out/.
 demo: venv
-	$(FERKIT) data stats src/ferkit/samples/mini_fer2013.csv --no-cache
-	$(FERKIT) models
+	$(FERKIT) predict src/ferkit/samples/astronaut.jpg --save demo_out --json demo_out/faces.json
 
 test: venv
 	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)

@@ -130,6 +130,15 @@ def main() -> None:
         )
     except ImportError as exc:
         speed["onnx_note"] = f"ONNX not measured: {exc}"
+    import ferkit
+
+    ref = ferkit.load(str(out)).predict(str(ROOT / "src/ferkit/samples/astronaut.jpg"))[0].faces[0]
+    reference = {
+        "source": "samples/astronaut.jpg",
+        "box": list(ref.box),
+        "label": ref.label,
+        "probs": {k: round(float(v), 6) for k, v in ref.probs.items()},
+    }
     info = model_info(model16.model_name)
     base = runs["none"].to_dict()
     metrics = {
@@ -167,6 +176,7 @@ def main() -> None:
         },
         "speed_cpu": speed,
         "training": {**training_summary(args.run), "device": args.device_note, "config": meta.get("config")},
+        "reference_prediction": reference,
         "measured_on": machine(),
         "command": "python " + " ".join(sys.argv),
     }

@@ -224,3 +224,30 @@ def test_browser_page_shows_box_and_label(url, tmp_path):
     assert size == [512, 512]
     assert pixel[:3] == [0x22, 0xC5, 0x5E], pixel  # the box's green stroke
     assert shot.stat().st_size > 10_000
+
+
+def test_chunked_upload_cannot_bypass_the_limit(url):
+    def body():
+        for _ in range(50):
+            yield b"\x00" * 20_000  # 1 MB, no Content-Length: sent chunked
+
+    r = httpx.post(f"{url}/v1/predict", content=body(), headers={"content-type": "application/json"}, timeout=60)
+    assert r.status_code == 413 and "upload limit" in r.json()["detail"]
+
+
+def test_bomb_header_and_odd_keys(recognizer, url):
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    r = httpx.post(f"{url}/v1/predict", files={"file": ("b.png", bomb, "image/png")})
+    assert r.status_code == 413
+    from ferkit.serve import create_app
+
+    with _Server(create_app(recognizer, api_key="k")) as base:
+        r = httpx.get(f"{base}/v1/models", headers={"X-API-Key": "é".encode()})
+        assert r.status_code == 401

@@ -263,3 +263,39 @@ def test_schedules_shapes():
         10, 100, 10, 0.1, cos
     ) == pytest.approx(0.1)
     assert lr_at(25, 100, 10, 0.1, ScheduleCfg(name="step", step_size=1, gamma=0.5)) == pytest.approx(0.025)
+
+
+def test_resuming_an_early_stopped_run_trains_no_more(tmp_path, monkeypatch):
+    ds = bar_dataset(6, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    import ferkit.train.trainer as trainer
+
+    real = trainer.validate
+    monkeypatch.setattr(trainer, "validate", lambda *a, **k: {**real(*a, **k), "val_acc": 0.5})
+    cfg = _cfg("train.epochs=10", "train.early_stopping=1")
+    first = fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
+    again = fit(cfg, tmp_path / "r", train=train, val=val, resume=True, quiet=True)
+    assert len(first.history) == 2 and [r["epoch"] for r in again.history] == [1, 2]
+
+
+def test_unwrap_sees_through_compile_and_ddp_wrappers():
+    from ferkit.train.loop import _unwrap
+
+    inner = torch.nn.Linear(2, 2)
+
+    class Wrap(torch.nn.Module):
+        def __init__(self, attr, m):
+            super().__init__()
+            setattr(self, attr, m)
+
+    assert _unwrap(Wrap("_orig_mod", Wrap("module", inner))) is inner
+    assert _unwrap(inner) is inner
+
+
+def test_ferplus_losses():
+    from ferkit.train.losses import multi_target_loss
+
+    logits = torch.tensor([[2.0, 0.0, -1.0]])
+    target = torch.tensor([[0.5, 0.5, 0.0]])
+    p = torch.softmax(logits, 1)[0]
+    assert float(multi_target_loss(logits, target)) == pytest.approx(float(-torch.log(p[0] + p[1])), abs=1e-6)

@@ -96,8 +96,12 @@ def save_cached(key: str, ds: FerDataset) -> None:
     try:
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-        os.replace(tmp, directory / f"{key}.npz")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                np.savez(fh, **arrays)
+            os.replace(tmp, directory / f"{key}.npz")
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
     except OSError as exc:
         warnings.warn(f"could not write the dataset cache in {directory}: {exc}", stacklevel=2)

@@ -74,6 +74,7 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
     sources: list[str] = []
     expected = None
     with open(root, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        csv.field_size_limit(2**31 - 1)  # a pixel field of a 200×200 image is over csv's default 128 kB
         reader = csv.reader(fh)
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in REQUIRED if c not in header]

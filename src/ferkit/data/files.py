@@ -31,9 +31,13 @@ class FileEntry:
 def walk(root: Path) -> list[FileEntry]:
     """Every regular file under root (recursively, hidden entries skipped), sorted by relative path."""
     out: list[FileEntry] = []
-    stack = [root]
+    stack, seen = [root], set()
     while stack:
         d = stack.pop()
+        real = os.path.realpath(d)
+        if real in seen:  # a symlink loop (link -> .) or a folder linked twice
+            continue
+        seen.add(real)
         try:
             entries = list(os.scandir(d))
         except PermissionError:

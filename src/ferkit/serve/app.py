@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
+import json
 import os
 import threading
 import time
@@ -47,7 +48,8 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
 
     def check_key(request: Request) -> None:
-        if api_key and not hmac.compare_digest(request.headers.get("x-api-key", ""), api_key):
+        sent = request.headers.get("x-api-key", "").encode("utf-8", "surrogateescape")
+        if api_key and not hmac.compare_digest(sent, api_key.encode("utf-8")):
             raise HTTPProblem(401, "missing or wrong X-API-Key")
 
     def run(rgb):
@@ -79,15 +81,11 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     async def predict(request: Request):
         """Multipart `file` (JPEG/PNG/WebP/BMP) or JSON `{"image_base64": ...}` → the faces in the image."""
         check_key(request)
-        size = int(request.headers.get("content-length") or 0)
-        if size > limits.max_upload_bytes * 4 // 3 + 4096:
-            raise HTTPProblem(
-                413, f"request of {size:,} bytes is over the upload limit of {limits.max_upload_bytes:,}"
-            )
-        data = await _image_bytes(request)
-        rgb = decode_upload(data, limits)
-        gate.enter()
+        gate.enter()  # bound the work (reading, decoding, inference) of concurrent requests
         try:
+            body = await _read_bounded(request, limits.max_upload_bytes * 4 // 3 + 64 * 1024)
+            data = await _image_bytes(request, body)
+            rgb = await run_in_threadpool(decode_upload, data, limits)
             frame, seconds = await run_in_threadpool(run, rgb)
         finally:
             gate.leave()
@@ -108,18 +106,39 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     return app
 
 
-async def _image_bytes(request) -> bytes:
+async def _read_bounded(request: Request, cap: int) -> bytes:
+    """The request body, refused with 413 as soon as it passes `cap` bytes (chunked bodies included)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise HTTPProblem(400, "malformed Content-Length header")
+        if int(declared) > cap:
+            raise HTTPProblem(413, f"request of {int(declared):,} bytes is over the upload limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            raise HTTPProblem(413, f"request body is over the upload limit of {cap:,} bytes")
+    return bytes(body)
+
+
+async def _image_bytes(request: Request, body: bytes) -> bytes:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data"):
-        form = await request.form()
-        upload = form.get("file")
-        if upload is None or not hasattr(upload, "read"):
-            raise HTTPProblem(422, "multipart body has no 'file' field")
-        return await upload.read()
+
+        async def replay():
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        buffered = Request(request.scope, receive=replay)
+        async with buffered.form() as form:
+            upload = form.get("file")
+            if upload is None or not hasattr(upload, "read"):
+                raise HTTPProblem(422, "multipart body has no 'file' field")
+            return await upload.read()
     if ctype.startswith("application/json"):
         try:
-            body = await request.json()
-            return base64.b64decode(body["image_base64"], validate=True)
+            payload = json.loads(body)
+            return base64.b64decode(payload["image_base64"], validate=True)
         except (ValueError, KeyError, TypeError, binascii.Error):
             raise HTTPProblem(422, 'JSON body must be {"image_base64": "<base64 image>"}') from None
     raise HTTPProblem(415, "send multipart/form-data with a 'file' field or JSON {\"image_base64\": ...}")
@@ -143,6 +162,10 @@ def app_from_env():
         max_pending=int(os.environ.get("FERKIT_SERVE_MAX_PENDING", "8")),
     )
     key_env = os.environ.get("FERKIT_SERVE_API_KEY_ENV")
+    if key_env and not os.environ.get(key_env):
+        raise RuntimeError(
+            f"FERKIT_SERVE_API_KEY_ENV names {key_env}, which is not set: refusing to serve without a key"
+        )
     cors = [o for o in os.environ.get("FERKIT_SERVE_CORS", "").split(",") if o]
     return create_app(
         rec, limits, api_key=os.environ.get(key_env) if key_env else None, cors_origins=cors or None

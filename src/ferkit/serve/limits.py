@@ -42,6 +42,10 @@ def decode_upload(data: bytes, limits: Limits) -> np.ndarray:
         im = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         raise HTTPProblem(415, f"not an image (accepted: {', '.join(ALLOWED_FORMATS)})") from None
+    except Image.DecompressionBombError:
+        raise HTTPProblem(413, f"image is over the limit of {limits.max_pixels:,} pixels") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise HTTPProblem(422, f"the image cannot be decoded ({exc})") from None
     if im.format not in ALLOWED_FORMATS:
         raise HTTPProblem(
             415, f"{im.format} images are not accepted (accepted: {', '.join(ALLOWED_FORMATS)})"

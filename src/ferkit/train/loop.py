@@ -16,7 +16,7 @@ from ferkit.errors import TrainingError
 from ferkit.models.data_config import DataConfig, preprocess
 from ferkit.train.augment import augment_batch, mix
 from ferkit.train.ema import ema_update
-from ferkit.train.losses import soft_cross_entropy
+from ferkit.train.losses import multi_target_loss, soft_cross_entropy
 from ferkit.train.schedules import lr_at
 
 
@@ -72,6 +72,10 @@ def train_one_epoch(
     model.train()
     t0 = time.perf_counter()
     order = epoch_order(len(data.images), data.sample_weights, g, rank, world)
+    if world > 1:  # same sample order on every rank, but each rank its own augmentation draws
+        seed = int(torch.randint(2**62, (1,), generator=g, device=g.device).item())
+        g = torch.Generator(device=g.device).manual_seed(seed + rank)
+    mode = cfg.data.label_mode
     bs = cfg.train.batch_size
     loss_sum = torch.zeros((), device=data.images.device)
     correct = torch.zeros((), device=data.images.device)
@@ -80,6 +84,8 @@ def train_one_epoch(
         idx = order[b * bs : (b + 1) * bs]
         x = augment_batch(data.images[idx], dc, cfg.augment, g)
         y = data.targets[idx]
+        if mode == "probability":  # FER+: a one-hot label drawn from the vote distribution at each use
+            y = F.one_hot(torch.multinomial(y, 1, generator=g).squeeze(1), y.shape[1]).to(y.dtype)
         x, y = mix(x, y, cfg.augment, g)
         if channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -92,7 +98,10 @@ def train_one_epoch(
             group["lr"] = lr
         with autocast(x.device, amp):
             logits = model(x)
-        loss = soft_cross_entropy(logits, y, cfg.train.label_smoothing, data.class_weights)
+        if mode == "multi_target":
+            loss = multi_target_loss(logits, y)
+        else:
+            loss = soft_cross_entropy(logits, y, cfg.train.label_smoothing, data.class_weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         if cfg.train.grad_clip > 0:
@@ -123,7 +132,9 @@ def train_one_epoch(
 
 
 def _unwrap(model):
-    return model.module if hasattr(model, "module") else model
+    """The plain module under torch.compile (`_orig_mod`) and DDP (`module`) wrappers."""
+    model = getattr(model, "_orig_mod", model)
+    return getattr(model, "module", model)
 
 
 @torch.no_grad()

@@ -25,6 +25,13 @@ def soft_cross_entropy(
     return (per_sample * w).sum() / w.sum()
 
 
+def multi_target_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """FER+ multi-target loss: −log of the probability mass on the acceptable classes (target > 0)."""
+    log_p = F.log_softmax(logits.float(), dim=1)
+    masked = log_p.masked_fill(target <= 0, float("-inf"))
+    return -torch.logsumexp(masked, dim=1).mean()
+
+
 def balanced_class_weights(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Inverse-frequency weights n / (C · count), 0 for absent classes (sklearn's 'balanced')."""
     counts = np.bincount(labels, minlength=num_classes).astype(np.float64)

@@ -136,7 +136,9 @@ def fit(
             info["best_epoch"],
             info["bad"],
         )
-        ema = ema_state if ema is not None else None
+        if ema is not None and ema_state is None:
+            log("the config enables EMA but the saved run had none: EMA starts from the resumed weights")
+        ema = (ema_state or ema) if ema is not None else None
         if plateau is not None and info.get("plateau"):
             plateau.load_state_dict(info["plateau"])
         log(f"resuming {run_dir} after epoch {start}")
@@ -158,10 +160,13 @@ def fit(
         "config": config_to_dict(cfg),
     }
     epoch = start
-    for epoch in range(start, cfg.train.epochs):
+    finished = bool(cfg.train.early_stopping and bad >= cfg.train.early_stopping)
+    if finished:
+        log(f"{run_dir}: the run already stopped early after epoch {start}; nothing to resume")
+    for epoch in range(start, start if finished else cfg.train.epochs):
         t0 = time.perf_counter()
         g = torch.Generator(device=device).manual_seed(cfg.train.seed * 100_003 + epoch)
-        torch.manual_seed(cfg.train.seed * 100_003 + epoch + 1)
+        torch.manual_seed(cfg.train.seed * 100_003 + epoch + 1 + 7919 * rank)
         bar = Progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.train.epochs}", disable=quiet or not main)
         tr, step = train_one_epoch(
             fwd,

@@ -1,0 +1,68 @@
+"""The models shipped inside the package: they load offline without pickle, reproduce their recorded prediction,
+and the model card's figures are exactly those of metrics.json."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from ferkit.weights import WEIGHTS_DIR, shipped_models
+
+SAMPLES = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "samples"
+SHIPPED = [n for n in shipped_models() if (WEIGHTS_DIR / f"{n}.metrics.json").is_file()]
+pytestmark = pytest.mark.skipif(not SHIPPED, reason="no model shipped in src/ferkit/weights yet")
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    def refuse(*a, **k):
+        raise OSError("network access attempted during load")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_loads_offline_and_reproduces_recorded_prediction(name, no_network):
+    import ferkit
+
+    metrics = json.loads((WEIGHTS_DIR / f"{name}.metrics.json").read_text())
+    ref = metrics["reference_prediction"]
+    face = ferkit.load(name).predict(str(SAMPLES / "astronaut.jpg"))[0].faces[0]
+    assert face.label == ref["label"]
+    assert list(face.box) == ref["box"]
+    for label, p in ref["probs"].items():
+        assert face.probs[label] == pytest.approx(p, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_weights_are_safetensors_with_metadata(name):
+    from ferkit.models import read_checkpoint_meta
+
+    path = WEIGHTS_DIR / f"{name}.safetensors"
+    header_len = int.from_bytes(path.read_bytes()[:8], "little")
+    assert json.loads(path.read_bytes()[8 : 8 + header_len])["__metadata__"]  # safetensors, not a pickle
+    meta = read_checkpoint_meta(path)
+    assert meta["val_split"] == "public_test" and "private" not in json.dumps(meta["config"]["data"]).lower()
+    assert path.stat().st_size <= 25 * 1024 * 1024
+
+
+def test_default_is_what_load_uses():
+    import ferkit
+
+    assert "default" in SHIPPED
+    assert ferkit.load().backend.name == "default"
+
+
+def test_model_card_matches_metrics():
+    from ferkit.weights.card import render_card
+
+    metrics = [json.loads((WEIGHTS_DIR / f"{n}.metrics.json").read_text()) for n in SHIPPED]
+    assert (WEIGHTS_DIR / "MODEL_CARD.md").read_text() == render_card(metrics)
+    card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text()
+    for m in metrics:
+        assert f"{100 * m['publictest']['accuracy']:.2f} %" in card
+        assert f"{100 * m['publictest']['macro_f1']:.2f} %" in card
