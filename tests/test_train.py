@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 from tests._synthetic import bar_dataset, write_bar_csv
 
 from ferkit.config import load_config
