@@ -231,7 +231,9 @@ def test_chunked_upload_cannot_bypass_the_limit(url):
         for _ in range(50):
             yield b"\x00" * 20_000  # 1 MB, no Content-Length: sent chunked
 
-    r = httpx.post(f"{url}/v1/predict", content=body(), headers={"content-type": "application/json"}, timeout=60)
+    r = httpx.post(
+        f"{url}/v1/predict", content=body(), headers={"content-type": "application/json"}, timeout=60
+    )
     assert r.status_code == 413 and "upload limit" in r.json()["detail"]
 
 
@@ -242,8 +244,12 @@ def test_bomb_header_and_odd_keys(recognizer, url):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    bomb = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b""))
+    bomb = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 20000, 20000, 8, 0, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 64))
+        + chunk(b"IEND", b"")
+    )
     r = httpx.post(f"{url}/v1/predict", files={"file": ("b.png", bomb, "image/png")})
     assert r.status_code == 413
     from ferkit.serve import create_app

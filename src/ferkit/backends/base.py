@@ -55,7 +55,9 @@ def tta_views(images: np.ndarray, dc: DataConfig, tta: str) -> list[torch.Tensor
     for top, left in offsets:
         crop = full[..., top : top + c, left : left + c]
         if c != dc.input_size:
-            crop = torch.nn.functional.interpolate(crop, size=(dc.input_size,) * 2, mode="bilinear", antialias=True)
+            crop = torch.nn.functional.interpolate(
+                crop, size=(dc.input_size,) * 2, mode="bilinear", antialias=True
+            )
         views += [crop, crop.flip(-1)]
     return views
 

@@ -13,7 +13,9 @@ from ferkit.backends.base import tta_views
 class TorchBackend:
     """Runs a `FerNet` on CPU (or a given device) in inference mode."""
 
-    def __init__(self, model: torch.nn.Module, device: str | torch.device = "cpu", name: str | None = None) -> None:
+    def __init__(
+        self, model: torch.nn.Module, device: str | torch.device = "cpu", name: str | None = None
+    ) -> None:
         self.model = model.to(device).eval()
         self.device = torch.device(device)
         self.data_config = model.data_config

@@ -98,6 +98,9 @@ def _atomic_save(tensors: dict[str, torch.Tensor], header: dict[str, str], path:
 
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; a checkpoint gets ordinary permissions
     try:
         save_file(tensors, tmp, metadata=header)
         os.replace(tmp, path)

@@ -69,6 +69,10 @@ def _section(m: dict) -> str:
 | compute | {tr["device"]}, {tr["hours"]:.2f} h for {tr["epochs"]} epochs |
 | selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); PrivateTest never used |
 
+PublicTest chose the epoch, so the PublicTest figures below are slightly optimistic: the last epoch
+({tr["epochs"]}) scored {_pct(tr["curve"][-1]["val_acc"])}. PublicTest accuracy by epoch:
+{", ".join(f"{c['epoch']}: {100 * c['val_acc']:.1f}" for c in tr["curve"])}.
+
 ### FER2013 PublicTest ({pt["n"]:,} images), single model, no test-time augmentation
 **accuracy {_pct(pt["accuracy"])}**, macro-F1 {_pct(pt["macro_f1"])}, balanced accuracy {_pct(pt["balanced_accuracy"])},
 top-2 accuracy {_pct(pt["top2_accuracy"])}, expected calibration error {pt["ece"]:.4f} (15 bins).
