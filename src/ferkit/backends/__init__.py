@@ -9,7 +9,7 @@ from ferkit.backends.torch_backend import TorchBackend
 
 __all__ = ["Backend", "TorchBackend", "load_backend", "tta_views", "TTA_MODES"]
 
-DEFAULT_MODEL = "default"
+from ferkit.weights import DEFAULT_MODEL
 
 
 def load_backend(model=None, device: str = "cpu") -> Backend:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ferkit.commands._common import add_overrides
+
 
 def register(sub) -> None:
     p = sub.add_parser("cv", help="K-fold cross-validation of a recipe, grouped by subject (CK+ always)")
@@ -12,14 +14,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
     p.add_argument("--init-from", metavar="CKPT", help="fine-tune from a checkpoint in every fold")
     p.add_argument("--run-dir", help="output folder (default: runs/cv_<config name>)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set train.epochs=30 (repeatable)",
-    )
+    add_overrides(p)
     p.add_argument("--json", metavar="FILE", help="write the per-fold and mean figures as JSON")
     p.add_argument("--resume", action="store_true", help="keep finished folds, resume an interrupted one")
     p.add_argument("--exist-ok", action="store_true", help="start over in existing fold directories")

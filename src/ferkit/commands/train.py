@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
+from ferkit.commands._common import add_overrides
+
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config (resumable)")
     p.add_argument("-c", "--config", help="YAML recipe (see configs/); defaults apply when left out")
     p.add_argument("--data", help="dataset path (overrides data.path)")
-    p.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config value, e.g. --set optim.lr=0.05 (repeatable)",
-    )
+    add_overrides(p)
     p.add_argument("--run-dir", help="output folder (default: runs/<config name>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --run-dir after its last epoch")
     p.add_argument("--exist-ok", action="store_true", help="start over in an existing run directory")

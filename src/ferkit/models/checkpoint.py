@@ -21,10 +21,10 @@ from ferkit.errors import ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models._registry import create_model, list_models
 from ferkit.models.data_config import DataConfig
+from ferkit.weights import WEIGHTS_DIR
 
 FORMAT_VERSION = 1
 META_KEY = "ferkit"
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
 
 def _jsonable(obj: object) -> object:

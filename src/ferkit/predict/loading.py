@@ -6,23 +6,13 @@ import os
 from pathlib import Path
 
 from ferkit.errors import ModelError
-
-DEFAULT_MODEL = "default"
+from ferkit.weights import DEFAULT_MODEL, WEIGHTS_DIR
+from ferkit.weights import shipped_models as shipped_weights  # noqa: F401  (re-exported by ferkit.predict)
 
 
 def weights_dir() -> Path:
-    """The folder of shipped weights: `ferkit/weights/`."""
-    from ferkit.models.checkpoint import WEIGHTS_DIR
-
+    """The folder of shipped weights: `ferkit/weights/` (a function so tests can point it elsewhere)."""
     return WEIGHTS_DIR
-
-
-def shipped_weights() -> list[str]:
-    """Names of the shipped models (files in `ferkit/weights/` ending in .safetensors or .onnx)."""
-    folder = weights_dir()
-    if not folder.is_dir():
-        return []
-    return sorted({p.stem for p in folder.iterdir() if p.suffix in (".safetensors", ".onnx")})
 
 
 def resolve_model_path(model: str | os.PathLike | None) -> Path:

@@ -4,8 +4,10 @@
 from pathlib import Path
 
 WEIGHTS_DIR = Path(__file__).resolve().parent
+DEFAULT_MODEL = "default"
+"""The shipped model that `ferkit.load()`, `evaluate` and `serve` use when no model is named."""
 
 
 def shipped_models() -> list[str]:
     """Names of the models shipped in the package (load them with `ferkit.load(name)`)."""
-    return sorted(p.stem for p in WEIGHTS_DIR.glob("*.safetensors"))
+    return sorted({p.stem for p in WEIGHTS_DIR.iterdir() if p.suffix in (".safetensors", ".onnx")})
