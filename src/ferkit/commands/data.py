@@ -10,7 +10,7 @@ from ferkit.errors import FerkitError
 
 
 def register(sub) -> None:
-    p = sub.add_parser("data", help="inspect datasets (stats, sample grid)")
+    p = sub.add_parser("data", help="inspect datasets (stats, sample grid) and pack them into one file")
     verbs = p.add_subparsers(dest="data_command", metavar="VERB", required=True)
 
     s = verbs.add_parser("stats", help="per split/class counts, image sizes, unreadable files, duplicates")
@@ -24,6 +24,14 @@ def register(sub) -> None:
     g.add_argument("--per-class", type=int, default=10)
     g.add_argument("--split", help="only this split")
     g.set_defaults(func=_grid)
+
+    k = verbs.add_parser(
+        "pack", help="write a dataset as one .npz (.npz.xz: xz-compressed) file that loads fast"
+    )
+    _common(k)
+    k.add_argument("out", help="output file, *.npz or *.npz.xz")
+    k.add_argument("--splits", help="comma-separated splits to keep (default: all)")
+    k.set_defaults(func=_pack)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -64,4 +72,18 @@ def _grid(args) -> int:
     if args.split:
         ds = ds.take_split(args.split)
     print(f"wrote {sample_grid(ds, args.out, per_class=args.per_class)}")
+    return 0
+
+
+def _pack(args) -> int:
+    from ferkit.data.packed import pack_dataset
+
+    ds = _load(args)
+    splits = [s.strip() for s in args.splits.split(",") if s.strip()] if args.splits else None
+    out = pack_dataset(ds, args.out, splits)
+    counts = {
+        name: sum(c.values()) for name, c in ds.counts_per_split().items() if not splits or name in splits
+    }
+    sizes = ", ".join(f"{name} {n}" for name, n in counts.items())
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB): {sizes}")
     return 0

@@ -29,7 +29,7 @@ def load_dataset(
     """Read a FER dataset into memory.
 
     Args:
-        path: a dataset folder or a CSV file.
+        path: a dataset folder, a CSV file or a packed dataset (`ferkit data pack`).
         format: one of `list_formats()`; None detects it from the layout.
         strict: raise on the first unreadable image instead of skipping and listing it.
         cache: read/write the on-disk cache (keyed by the file list, sizes and mtimes).
@@ -67,6 +67,7 @@ def load_dataset(
     files = fmt.inputs(root, opts)
     if not files:
         raise DataError(f"{root}: no files found for format {fmt.name} ({fmt.layout})")
+    cache = cache and fmt.cacheable
     key = cache_mod.cache_key(fmt.name, root, files, opts)
     if cache and not strict:
         hit = cache_mod.load_cached(key)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import numpy as np
 
 from ferkit.data.dataset import FerDataset
 from ferkit.data.files import FileEntry
-from ferkit.labels import LabelSpace
+from ferkit.data.packed import dataset_arrays, dataset_from_npz, write_npz
 
 CACHE_VERSION = 1
 
@@ -48,60 +47,16 @@ def load_cached(key: str) -> FerDataset | None:
         return None
     try:
         with np.load(path, allow_pickle=False) as z:
-            meta = json.loads(bytes(z["meta"]).decode())
-            return FerDataset(
-                images=z["images"],
-                labels=z["labels"],
-                label_space=LabelSpace.from_dict(meta["label_space"]),
-                split_ids=z["split_ids"],
-                split_names=tuple(meta["split_names"]),
-                sources=z["sources"],
-                format=meta["format"],
-                root=meta["root"],
-                groups=z["groups"] if "groups" in z.files else None,
-                soft_targets=z["soft_targets"] if "soft_targets" in z.files else None,
-                unreadable=[tuple(u) for u in meta["unreadable"]],
-                ignored=meta["ignored"],
-                image_info=meta["image_info"],
-                notes=meta["notes"],
-            )
+            return dataset_from_npz(z)
     except (OSError, ValueError, KeyError) as exc:
         warnings.warn(f"ignoring unreadable dataset cache {path}: {exc}", stacklevel=2)
         return None
 
 
 def save_cached(key: str, ds: FerDataset) -> None:
-    meta = {
-        "label_space": ds.label_space.to_dict(),
-        "split_names": list(ds.split_names),
-        "format": ds.format,
-        "root": ds.root,
-        "unreadable": ds.unreadable,
-        "ignored": ds.ignored,
-        "image_info": ds.image_info,
-        "notes": ds.notes,
-    }
-    arrays = {
-        "images": ds.images,
-        "labels": ds.labels,
-        "split_ids": ds.split_ids,
-        "sources": ds.sources,
-        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-    }
-    if ds.groups is not None:
-        arrays["groups"] = ds.groups
-    if ds.soft_targets is not None:
-        arrays["soft_targets"] = ds.soft_targets
     directory = cache_dir()
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, directory / f"{key}.npz")
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_npz(directory / f"{key}.npz", dataset_arrays(ds))
     except OSError as exc:
         warnings.warn(f"could not write the dataset cache in {directory}: {exc}", stacklevel=2)

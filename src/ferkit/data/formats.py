@@ -22,6 +22,7 @@ class DatasetFormat:
         inputs: (root, options) -> the files whose contents determine the result (the cache key).
         load: (root, files, options, strict, quiet) -> FerDataset.
         options: names of the keyword options this format accepts, with their defaults.
+        cacheable: whether loads go through the on-disk cache (not for a file that is itself a cache).
     """
 
     name: str
@@ -30,11 +31,12 @@ class DatasetFormat:
     inputs: Callable[[Path, dict], list[FileEntry]]
     load: Callable[[Path, list[FileEntry], dict, bool, bool], FerDataset]
     options: dict
+    cacheable: bool = True
 
 
 FORMATS: dict[str, DatasetFormat] = {}
 # The most specific layouts first.
-DETECTION_ORDER = ("fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder")
+DETECTION_ORDER = ("packed", "fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder")
 
 
 def register_format(fmt: DatasetFormat) -> DatasetFormat:
@@ -60,6 +62,7 @@ def get_format(name: str) -> DatasetFormat:
 def _ensure_loaded() -> None:
     # Import order is detection order: the most specific layouts first.
     # isort: off
+    import ferkit.data.packed  # noqa: F401
     import ferkit.data.fer2013_csv  # noqa: F401
     import ferkit.data.ferplus  # noqa: F401
     import ferkit.data.fer2013_folders  # noqa: F401

@@ -101,6 +101,10 @@ def fit(
     log = (lambda *a: None) if quiet or not main else print
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
+    if cfg.train.save_every < 1:
+        raise TrainingError(f"train.save_every must be at least 1, got {cfg.train.save_every}")
     run_dir = Path(run_dir)
     if main:
         _prepare_run_dir(run_dir, resume, exist_ok)
@@ -197,6 +201,7 @@ def fit(
         if plateau is not None:
             plateau.update(metric)
         best, best_epoch, bad = (metric, epoch + 1, 0) if improved else (best, best_epoch, bad + 1)
+        stopping = bool(cfg.train.early_stopping and bad >= cfg.train.early_stopping)
         if main:
             _save_epoch(
                 run_dir,
@@ -218,13 +223,14 @@ def fit(
                     "plateau": plateau.state_dict() if plateau else None,
                 },
                 history,
+                full=stopping or (epoch + 1) % cfg.train.save_every == 0 or epoch + 1 == cfg.train.epochs,
             )
             log(
                 f"epoch {epoch + 1}: train loss {tr['train_loss']:.4f} acc {tr['train_acc']:.4f} | val loss "
                 f"{va['val_loss']:.4f} acc {va['val_acc']:.4f} macro-F1 {va['val_macro_f1']:.4f} | "
                 f"{tr['images_per_s']:.0f} img/s, {row['seconds']:.1f} s{'  *best*' if improved else ''}"
             )
-        if cfg.train.early_stopping and bad >= cfg.train.early_stopping:
+        if stopping:
             log(f"early stopping: no improvement of {cfg.train.select_metric} for {bad} epochs")
             break
     summary = _finish(run_dir, model, history, best_epoch, cfg, world, main, log)
@@ -249,7 +255,10 @@ def _with_weights(model, ema: dict):
     return twin
 
 
-def _save_epoch(run_dir, cfg, model, eval_model, opt, ema, row, improved, train_meta, info, history) -> None:
+def _save_epoch(
+    run_dir, cfg, model, eval_model, opt, ema, row, improved, train_meta, info, history, full=True
+) -> None:
+    """Best checkpoint on improvement; history always; last checkpoint, state and curves when `full`."""
     dtype = torch.float16 if cfg.train.checkpoint_dtype == "float16" else None
     meta = {
         **train_meta,
@@ -258,10 +267,11 @@ def _save_epoch(run_dir, cfg, model, eval_model, opt, ema, row, improved, train_
     }
     if improved:
         save_checkpoint(run_dir / "best.safetensors", eval_model, meta, dtype=dtype)
-    save_checkpoint(run_dir / "last.safetensors", eval_model, meta, dtype=dtype)
-    save_state(run_dir / "last_state.safetensors", model, opt, ema, info)
+    if full:
+        save_checkpoint(run_dir / "last.safetensors", eval_model, meta, dtype=dtype)
+        save_state(run_dir / "last_state.safetensors", model, opt, ema, info)
+        plot_curves(run_dir / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
     write_history(run_dir / "history.csv", history)
-    plot_curves(run_dir / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
 
 
 def _finish(run_dir: Path, model, history, best_epoch, cfg, world, main, log) -> dict:

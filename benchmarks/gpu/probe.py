@@ -1,0 +1,95 @@
+"""Measure each config's seconds per training epoch on this machine and print the epoch counts that let all of
+them, trained side by side on one device, finish within a time budget.
+
+    python benchmarks/gpu/probe.py --budget 1140 --n-train 28709 configs/a.yaml configs/b.yaml ...
+
+It times the trainer's own epoch function (augmentation, mixing, bf16 autocast and channels-last as the config
+and device say) on random uint8 faces, after a warm-up epoch, plus one validation pass. Runs that share a GPU are
+time-sliced, so the budget is split in proportion to each run's epoch time: every run gets the same epoch count,
+floor(budget / sum of epoch times). Prints one `config epochs seconds_per_epoch` line per config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+import torch
+
+from ferkit.config import load_config
+from ferkit.labels import FER7
+from ferkit.train import device as devmod
+from ferkit.train.build import build_model, make_optimizer
+from ferkit.train.loop import EpochData, train_one_epoch, validate
+
+
+def seconds_per_epoch(path: str, n_train: int, n_val: int, steps: int) -> float:
+    cfg = load_config(path)
+    device = devmod.pick_device(cfg.train.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    amp, cl = devmod.use_amp(cfg.train, device), devmod.use_channels_last(cfg.train, device)
+    model = build_model(cfg, FER7, None, False, log=lambda *a: None).to(device)
+    if cl:
+        model = model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(cfg, model)
+    dc, bs = model.data_config, cfg.train.batch_size
+    side = dc.image_size
+    g = torch.Generator(device=device).manual_seed(0)
+    images = torch.randint(0, 256, (bs * steps, 1, side, side), dtype=torch.uint8, device=device, generator=g)
+    targets = torch.nn.functional.one_hot(torch.randint(0, 7, (bs * steps,), device=device), 7).float()
+    data = EpochData(images, targets, None, None)
+
+    def epoch() -> float:
+        t0 = time.perf_counter()
+        train_one_epoch(
+            model,
+            opt,
+            data,
+            cfg,
+            dc,
+            epoch=0,
+            step=0,
+            total_steps=10 * steps,
+            steps_per_epoch=steps,
+            g=g,
+            amp=amp,
+            channels_last=cl,
+            ema=None,
+            lr_override=None,
+            rank=0,
+            world=1,
+            progress=lambda *a: None,
+        )
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - t0
+
+    epoch()  # warm-up: cuDNN autotuning, allocator
+    per_step = epoch() / steps
+    val = np.random.default_rng(0).integers(0, 256, (n_val, side, side), dtype=np.uint8)
+    t0 = time.perf_counter()
+    validate(model, val, np.zeros(n_val, np.int64), dc, device, cfg.train.eval_batch_size, amp)
+    return per_step * (n_train // bs) + (time.perf_counter() - t0)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("configs", nargs="+")
+    p.add_argument("--budget", type=float, required=True, help="seconds all runs together may take")
+    p.add_argument("--n-train", type=int, default=28709)
+    p.add_argument("--n-val", type=int, default=3589)
+    p.add_argument("--steps", type=int, default=30, help="timed training steps per config")
+    p.add_argument("--overhead", type=float, default=1.1, help="factor for saving, logging and data loading")
+    args = p.parse_args()
+    times = {
+        c: seconds_per_epoch(c, args.n_train, args.n_val, args.steps) * args.overhead for c in args.configs
+    }
+    epochs = max(1, int(args.budget // sum(times.values())))
+    for c, t in times.items():
+        print(f"{c} {epochs} {t:.2f}")
+
+
+if __name__ == "__main__":
+    main()
