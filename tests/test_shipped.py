@@ -66,3 +66,15 @@ def test_model_card_matches_metrics():
     for m in metrics:
         assert f"{100 * m['publictest']['accuracy']:.2f} %" in card
         assert f"{100 * m['publictest']['macro_f1']:.2f} %" in card
+
+
+def test_fast_model_is_within_three_points_of_default():
+    """The "fast" model ships only while it stays within 3 PublicTest points of the default (issue 6)."""
+    if "fast" not in SHIPPED:
+        pytest.skip("no fast model shipped")
+    acc = {
+        n: json.loads((WEIGHTS_DIR / f"{n}.metrics.json").read_text())["publictest"]["accuracy"]
+        for n in ("default", "fast")
+    }
+    assert acc["default"] - acc["fast"] <= 0.03
+    assert json.loads((WEIGHTS_DIR / "fast.metrics.json").read_text())["mflops"] < 100

@@ -76,8 +76,8 @@ def test_resume_after_kill_continues_exactly(tmp_path, monkeypatch):
 
     real = trainer._save_epoch
 
-    def save_then_die(run_dir, cfg, model, eval_model, opt, ema, row, *a):
-        real(run_dir, cfg, model, eval_model, opt, ema, row, *a)
+    def save_then_die(run_dir, cfg, model, eval_model, opt, ema, row, *a, **kw):
+        real(run_dir, cfg, model, eval_model, opt, ema, row, *a, **kw)
         if row["epoch"] == 1:
             raise KeyboardInterrupt  # killed right after epoch 1 was saved
 
@@ -90,6 +90,35 @@ def test_resume_after_kill_continues_exactly(tmp_path, monkeypatch):
     for a, b in zip(full.history, resumed.history, strict=False):
         assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-6)
         assert a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-6)
+
+
+def test_save_every_resumes_from_the_last_full_save(tmp_path, monkeypatch):
+    ds = bar_dataset(8, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    cfg = _cfg("train.epochs=4", "train.save_every=2")
+    full = fit(cfg, tmp_path / "full", train=train, val=val, quiet=True)
+    assert read_checkpoint_meta(tmp_path / "full" / "last.safetensors")["epoch"] == 4  # the final epoch always
+
+    import ferkit.train.trainer as trainer
+
+    real = trainer._save_epoch
+
+    def save_then_die(*a, **kw):
+        real(*a, **kw)
+        if a[6]["epoch"] == 3:
+            raise KeyboardInterrupt  # killed after epoch 3, whose state was not saved (save_every=2)
+
+    monkeypatch.setattr(trainer, "_save_epoch", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, tmp_path / "cut", train=train, val=val, quiet=True)
+    assert read_checkpoint_meta(tmp_path / "cut" / "last.safetensors")["epoch"] == 2
+    monkeypatch.setattr(trainer, "_save_epoch", real)
+    resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
+    for a, b in zip(full.history, resumed.history, strict=True):
+        assert a["val_loss"] == pytest.approx(b["val_loss"], abs=1e-6)
+    with pytest.raises(TrainingError, match="save_every"):
+        fit(_cfg("train.save_every=0"), tmp_path / "bad", train=train, val=val, quiet=True)
 
 
 def test_learns_a_learnable_task(tmp_path):

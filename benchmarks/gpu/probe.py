@@ -7,6 +7,10 @@ It times the trainer's own epoch function (augmentation, mixing, bf16 autocast a
 and device say) on random uint8 faces, after a warm-up epoch, plus one validation pass. Runs that share a GPU are
 time-sliced, so the budget is split in proportion to each run's epoch time: every run gets the same epoch count,
 floor(budget / sum of epoch times). Prints one `config epochs seconds_per_epoch` line per config.
+
+Measured on an H100 (benchmarks/RESULTS.md, "Shipped models 0.2"): this rule is about 3x conservative for small
+48x48 networks, whose runs overlap almost fully on the GPU (ResNet-18: 2.84 s/epoch alone, 4.44 s beside two
+other runs; the probe said 4.50 s for it and 13.9 s for mobilefer, which took 6.5 s beside the others).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ set -u
 end=$(($(date +%s) + $1))
 out=${OUT:-runs/gpu/out}
 mkdir -p "$out"
-while [ "$(date +%s)" -lt "$end" ] && pgrep -f "ferkit train" >/dev/null; do sleep 10; done
+while [ "$(date +%s)" -lt "$end" ] && pgrep -f "^python3 -m ferkit train" >/dev/null; do sleep 10; done
 for f in runs/gpu/*.log; do
   echo "== $f"
   tr '\r' '\n' <"$f" | grep -a -E "^epoch [0-9]+:|best epoch|Error|error|Traceback" | tail -n 3

@@ -23,6 +23,17 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{100 * x:.2f} %"
 
 
+def _duration(hours: float) -> str:
+    return f"{hours:.2f} h" if hours >= 1 else f"{60 * hours:.1f} min"
+
+
+def _curve(curve: list[dict], best_epoch: int) -> str:
+    """PublicTest accuracy by epoch: every epoch up to 40 epochs, else every 5th plus the best and the last."""
+    step = 1 if len(curve) <= 40 else 5
+    keep = [c for c in curve if c["epoch"] % step == 0 or c["epoch"] in (best_epoch, curve[-1]["epoch"])]
+    return ", ".join(f"{c['epoch']}: {100 * c['val_acc']:.1f}" for c in keep)
+
+
 def render_card(metrics: list[dict]) -> str:
     """The whole MODEL_CARD.md for the shipped models (default first)."""
     metrics = sorted(metrics, key=lambda m: (m["name"] != "default", m["name"]))
@@ -30,7 +41,7 @@ def render_card(metrics: list[dict]) -> str:
         "# ferkit shipped models — model card\n",
         "Every figure below is read from the `<name>.metrics.json` file beside the weights, written by "
         "`benchmarks/ship_model.py` (command recorded in each file). Regenerate this card with "
-        '`python -c "from ferkit.weights.card import write_model_card, WEIGHTS; write_model_card()"`.\n',
+        '`python -c "from ferkit.weights.card import write_model_card; write_model_card()"`.\n',
     ]
     for m in metrics:
         parts.append(_section(m))
@@ -66,12 +77,12 @@ def _section(m: dict) -> str:
 | weights | `{m["weights_file"]}` ({m["weights_dtype"]}; fp32 PublicTest accuracy {_pct(m["publictest_fp32_accuracy"])}) |
 | training data | FER2013 `train` split (28,709 images) |
 | recipe | {recipe} |
-| compute | {tr["device"]}, {tr["hours"]:.2f} h for {tr["epochs"]} epochs |
+| compute | {tr["device"]}, {_duration(tr["hours"])} for {tr["epochs"]} epochs |
 | selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); PrivateTest never used |
 
 PublicTest chose the epoch, so the PublicTest figures below are slightly optimistic: the last epoch
 ({tr["epochs"]}) scored {_pct(tr["curve"][-1]["val_acc"])}. PublicTest accuracy by epoch:
-{", ".join(f"{c['epoch']}: {100 * c['val_acc']:.1f}" for c in tr["curve"])}.
+{_curve(tr["curve"], tr["best_epoch"])}.
 
 ### FER2013 PublicTest ({pt["n"]:,} images), single model, no test-time augmentation
 **accuracy {_pct(pt["accuracy"])}**, macro-F1 {_pct(pt["macro_f1"])}, balanced accuracy {_pct(pt["balanced_accuracy"])},
@@ -87,6 +98,8 @@ duplicate in train ({d.get("n_seen", "n/a")} have one; accuracy on those {_pct(d
 {rows}
 
 ![confusion matrix]({m["name"]}_confusion.png)
+
+Load it with `ferkit.load("{m["name"]}")`, or `--model {m["name"]}` in the CLI{" (used when no model is named)" if m["name"] == "default" else ""}.
 
 ### Cross-dataset: CK+48 (no fine-tuning)
 {_pct(ck["accuracy"])} accuracy on {ck["n"]} CK+48 images of the shared classes (macro-F1 {_pct(ck["macro_f1"])});

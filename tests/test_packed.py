@@ -1,0 +1,71 @@
+"""The packed dataset format: `ferkit data pack` writes one .npz / .npz.xz that loads back identically."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from tests._synthetic import bar_dataset, write_bar_csv
+
+from ferkit.data import load_dataset
+from ferkit.data.packed import pack_dataset
+from ferkit.errors import DataError
+
+
+@pytest.mark.parametrize("name", ["bars.npz", "bars.npz.xz"])
+def test_round_trip_is_lossless_and_detected(tmp_path, name):
+    ds = bar_dataset(5, 2)
+    path = pack_dataset(ds, tmp_path / name)
+    back = load_dataset(path)
+    assert back.format == ds.format and back.split_names == ds.split_names
+    assert back.label_space.names == ds.label_space.names
+    np.testing.assert_array_equal(back.images, ds.images)
+    np.testing.assert_array_equal(back.labels, ds.labels)
+    np.testing.assert_array_equal(back.split_ids, ds.split_ids)
+    assert list(back.sources) == list(ds.sources)
+
+
+def test_xz_is_smaller_and_packed_files_are_not_cached_again(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FERKIT_CACHE_DIR", str(cache))
+    ds = bar_dataset(5, 2)
+    plain = pack_dataset(ds, tmp_path / "a.npz")
+    small = pack_dataset(ds, tmp_path / "a.npz.xz")
+    assert small.stat().st_size < plain.stat().st_size
+    load_dataset(small)
+    assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_splits_subset(tmp_path):
+    back = load_dataset(pack_dataset(bar_dataset(5, 2), tmp_path / "t.npz", splits=["public_test"]))
+    assert back.splits == ["public_test"] and len(back) == 14
+
+
+def test_bad_inputs_name_the_file(tmp_path):
+    ds = bar_dataset(2, 1)
+    with pytest.raises(DataError, match="no split 'valid'"):
+        pack_dataset(ds, tmp_path / "x.npz", splits=["valid"])
+    with pytest.raises(DataError, match=r"\*\.npz"):
+        pack_dataset(ds, tmp_path / "x.zip")
+    bad = tmp_path / "broken.npz.xz"
+    bad.write_bytes(b"not xz at all")
+    with pytest.raises(DataError, match="broken.npz.xz"):
+        load_dataset(bad)
+    other = tmp_path / "other.npz"
+    np.savez(other, a=np.zeros(3))
+    with pytest.raises(DataError, match="not a ferkit packed dataset"):
+        load_dataset(other)
+
+
+def test_cli_pack(tmp_path):
+    csv = write_bar_csv(tmp_path / "bars.csv", 4, 2)
+    out = tmp_path / "bars.npz.xz"
+    res = subprocess.run(
+        [sys.executable, "-m", "ferkit", "data", "pack", str(csv), str(out), "--splits", "train", "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    assert "train 28" in res.stdout and "public_test" not in res.stdout
+    assert load_dataset(out).splits == ["train"]
