@@ -97,7 +97,9 @@ def test_save_every_resumes_from_the_last_full_save(tmp_path, monkeypatch):
     train, val = ds.take_split("train"), ds.take_split("public_test")
     cfg = _cfg("train.epochs=4", "train.save_every=2")
     full = fit(cfg, tmp_path / "full", train=train, val=val, quiet=True)
-    assert read_checkpoint_meta(tmp_path / "full" / "last.safetensors")["epoch"] == 4  # the final epoch always
+    assert (
+        read_checkpoint_meta(tmp_path / "full" / "last.safetensors")["epoch"] == 4
+    )  # the final epoch always
 
     import ferkit.train.trainer as trainer
 
