@@ -41,14 +41,14 @@ def per_split(ds):
 
 
 def test_list_formats_in_detection_order():
-    assert list_formats() == ["fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder"]
+    assert list_formats() == ["packed", "fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder"]
 
 
 def test_detection_order_does_not_depend_on_import_order(monkeypatch, ckplus_dir):
     # As if ferkit.data.imagefolder had been imported first: CK+ must still not be read as a plain image folder.
     list_formats()
     monkeypatch.setattr(formats_mod, "FORMATS", dict(reversed(list(formats_mod.FORMATS.items()))))
-    assert list_formats()[0] == "fer2013_csv"
+    assert list_formats()[0] == "packed"
     assert detect_format(ckplus_dir)[0].name == "ckplus"
 
 
