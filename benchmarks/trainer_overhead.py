@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _epoch import random_epoch_data, timed_epoch  # noqa: E402
 from _record import record  # noqa: E402
 
 
@@ -27,7 +28,6 @@ def main() -> None:
     from ferkit.config import load_config
     from ferkit.models import create_model
     from ferkit.train.build import make_optimizer
-    from ferkit.train.loop import EpochData, train_one_epoch
     from ferkit.train.losses import soft_cross_entropy
 
     root = Path(__file__).resolve().parents[1]
@@ -50,35 +50,8 @@ def main() -> None:
     for _ in range(args.steps):
         raw_step()
     raw = time.perf_counter() - t
-    n = 28709
-    data = EpochData(
-        torch.randint(0, 256, (n, 1, dc.image_size, dc.image_size), dtype=torch.uint8),
-        torch.nn.functional.one_hot(torch.randint(0, 7, (n,)), 7).float(),
-        None,
-        None,
-    )
-    g = torch.Generator().manual_seed(0)
-    t = time.perf_counter()
-    train_one_epoch(
-        model,
-        opt,
-        data,
-        cfg,
-        dc,
-        epoch=0,
-        step=0,
-        total_steps=1000,
-        steps_per_epoch=args.steps,
-        g=g,
-        amp=False,
-        channels_last=True,
-        ema=None,
-        lr_override=None,
-        rank=0,
-        world=1,
-        progress=lambda *a: None,
-    )
-    full = time.perf_counter() - t
+    data = random_epoch_data(28709, dc.image_size)
+    full = timed_epoch(model, opt, data, cfg, dc, args.steps, amp=False, channels_last=True)
     body = (
         f"| model | steps × batch | raw model steps (s) | trainer loop (s) | overhead |\n|---|---|---|---|---|\n"
         f"| {args.model} | {args.steps} × {bs} | {raw:.2f} | {full:.2f} | {100 * (1 - raw / full):.1f} % |"

@@ -16,7 +16,9 @@ other runs; the probe said 4.50 s for it and 13.9 s for mobilefer, which took 6.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,7 +27,10 @@ from ferkit.config import load_config
 from ferkit.labels import FER7
 from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
-from ferkit.train.loop import EpochData, train_one_epoch, validate
+from ferkit.train.loop import validate
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _epoch import random_epoch_data, timed_epoch  # noqa: E402
 
 
 def seconds_per_epoch(path: str, n_train: int, n_val: int, steps: int) -> float:
@@ -40,35 +45,10 @@ def seconds_per_epoch(path: str, n_train: int, n_val: int, steps: int) -> float:
     opt = make_optimizer(cfg, model)
     dc, bs = model.data_config, cfg.train.batch_size
     side = dc.image_size
-    g = torch.Generator(device=device).manual_seed(0)
-    images = torch.randint(0, 256, (bs * steps, 1, side, side), dtype=torch.uint8, device=device, generator=g)
-    targets = torch.nn.functional.one_hot(torch.randint(0, 7, (bs * steps,), device=device), 7).float()
-    data = EpochData(images, targets, None, None)
+    data = random_epoch_data(bs * steps, dc.image_size, device)
 
     def epoch() -> float:
-        t0 = time.perf_counter()
-        train_one_epoch(
-            model,
-            opt,
-            data,
-            cfg,
-            dc,
-            epoch=0,
-            step=0,
-            total_steps=10 * steps,
-            steps_per_epoch=steps,
-            g=g,
-            amp=amp,
-            channels_last=cl,
-            ema=None,
-            lr_override=None,
-            rank=0,
-            world=1,
-            progress=lambda *a: None,
-        )
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        return time.perf_counter() - t0
+        return timed_epoch(model, opt, data, cfg, dc, steps, amp=amp, channels_last=cl)
 
     epoch()  # warm-up: cuDNN autotuning, allocator
     per_step = epoch() / steps
