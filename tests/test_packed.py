@@ -69,3 +69,15 @@ def test_cli_pack(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "train 28" in res.stdout and "public_test" not in res.stdout
     assert load_dataset(out).splits == ["train"]
+
+
+def test_packed_file_has_ordinary_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = pack_dataset(bar_dataset(2, 1), tmp_path / "p.npz.xz")
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir()] == ["p.npz.xz"]  # no temporary file left behind

@@ -45,7 +45,7 @@ def seconds_per_epoch(path: str, n_train: int, n_val: int, steps: int) -> float:
     opt = make_optimizer(cfg, model)
     dc, bs = model.data_config, cfg.train.batch_size
     side = dc.image_size
-    data = random_epoch_data(bs * steps, dc.image_size, device)
+    data = random_epoch_data(bs * steps, side, device)
 
     def epoch() -> float:
         return timed_epoch(model, opt, data, cfg, dc, steps, amp=amp, channels_last=cl)

@@ -12,7 +12,7 @@ for f in runs/gpu/*.log; do
   tr '\r' '\n' <"$f" | grep -a -E "^epoch [0-9]+:|best epoch|Error|error|Traceback" | tail -n 3
 done
 nvidia-smi --query-gpu=utilization.gpu,memory.used,temperature.gpu --format=csv
-pgrep -fa "ferkit train" | cut -c1-200 || echo "no run is going on"
+pgrep -fa "^python3 -m ferkit train" | cut -c1-200 || echo "no run is going on"
 tar czf "$out/histories.tgz" runs/gpu/epochs.txt runs/gpu/*.log runs/gpu/*/history.csv runs/gpu/*/summary.json \
   runs/gpu/*/config.yaml runs/gpu/*/curves.png 2>/dev/null
 exit 0

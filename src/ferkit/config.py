@@ -92,9 +92,7 @@ class TrainCfg:
     threads: int = 0  # CPU threads; 0 = torch default
     eval_batch_size: int = 512
     checkpoint_dtype: str = "float32"  # float32 or float16 storage of best/last weights
-    save_every: int = (
-        1  # epochs between saves of last checkpoint + optimizer state (best: on every improvement)
-    )
+    save_every: int = 1  # epochs between saves of last + optimizer state; best on every improvement
 
 
 @dataclass

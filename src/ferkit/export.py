@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ferkit._atomic import atomic_path
 from ferkit.errors import ModelError
 
 PARITY_TOLERANCE = 1e-4
@@ -161,12 +161,6 @@ def _onnx():
 def _atomic_write(proto, path: Path) -> Path:
     onnx = _onnx()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        onnx.save(proto, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        onnx.save(proto, str(tmp))
     return path

@@ -12,13 +12,12 @@ from __future__ import annotations
 import io
 import json
 import lzma
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 
+from ferkit._atomic import atomic_path
 from ferkit.data.dataset import FerDataset
 from ferkit.data.files import FileEntry
 from ferkit.data.formats import DatasetFormat, register_format
@@ -77,18 +76,9 @@ def dataset_from_npz(z) -> FerDataset:
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray], xz: bool = False) -> None:
     """Atomically write an uncompressed .npz (xz-compressed as a whole when `xz`)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            if xz:
-                with lzma.open(fh, "wb", preset=6) as xf:
-                    np.savez(xf, **arrays)
-            else:
-                np.savez(fh, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    opener = (lambda p: lzma.open(p, "wb", preset=6)) if xz else (lambda p: open(p, "wb"))
+    with atomic_path(path) as tmp, opener(tmp) as fh:
+        np.savez(fh, **arrays)
 
 
 def pack_dataset(ds: FerDataset, out: str | Path, splits: list[str] | None = None) -> Path:

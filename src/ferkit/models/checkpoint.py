@@ -10,13 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from ferkit._atomic import atomic_path
 from ferkit.errors import ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models._registry import create_model, list_models
@@ -96,17 +96,8 @@ def save_checkpoint(
 def _atomic_save(tensors: dict[str, torch.Tensor], header: dict[str, str], path: Path) -> None:
     from safetensors.torch import save_file
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; a checkpoint gets ordinary permissions
-    try:
-        save_file(tensors, tmp, metadata=header)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp), metadata=header)
 
 
 def _resolve(path_or_name: str | os.PathLike) -> Path:

@@ -4,14 +4,13 @@ file, everything else (epoch, step, best metric, plateau state, param groups) as
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from ferkit._atomic import atomic_path
 from ferkit.errors import TrainingError
 
 
@@ -30,13 +29,10 @@ def save_state(
     groups = [{k: v for k, v in g.items()} for g in sd["param_groups"]]
     header = {"ferkit_state": json.dumps({**info, "param_groups": groups})}
     tensors = {k: (v.clone() if _shares(v, tensors) else v) for k, v in tensors.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
     try:
-        save_file({k: v.cpu() for k, v in tensors.items()}, tmp, metadata=header)
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            save_file({k: v.cpu() for k, v in tensors.items()}, str(tmp), metadata=header)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise TrainingError(
             f"{path}: could not write the training state ({exc.strerror or exc}); "
             f"the previous checkpoint is kept"
