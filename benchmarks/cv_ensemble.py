@@ -38,7 +38,9 @@ def read_runs(run_dirs: list[str]) -> list[dict]:
         runs.append({**json.loads(f.read_text()), "dir": str(d)})
     for key in FOLD_KEYS:
         if len({json.dumps(r[key]) for r in runs}) > 1:
-            sys.exit(f"the runs do not share their folds: {key} differs ({', '.join(str(r[key]) for r in runs)})")
+            sys.exit(
+                f"the runs do not share their folds: {key} differs ({', '.join(str(r[key]) for r in runs)})"
+            )
     return runs
 
 
@@ -55,7 +57,7 @@ def fold_tests(data: str, run: dict):
         sys.exit(f"{data}: labels {pool.label_space.names} are not the runs' {run['labels']}")
     folds = make_folds(pool.labels, pool.groups if run["grouped"] else None, run["k"], run["seed"])
     tests = [pool.subset(te) for _, te in folds]
-    for i, (t, f) in enumerate(zip(tests, run["folds"]), 1):
+    for i, (t, f) in enumerate(zip(tests, run["folds"], strict=True), 1):
         if len(t) != f["n_test"]:
             sys.exit(f"fold {i}: {len(t)} test samples rebuilt, the run had {f['n_test']}: not the same data")
     return tests
@@ -104,7 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, test in enumerate(tests, 1):
             probs = []
             for j, r in enumerate(runs):
-                res = evaluate(Path(r["dir"]) / f"fold_{i:02d}" / "best.safetensors", test, tta=tta, quiet=True)
+                res = evaluate(
+                    Path(r["dir"]) / f"fold_{i:02d}" / "best.safetensors", test, tta=tta, quiet=True
+                )
                 probs.append(res.probs)
                 per_run[j].append(score(res.y_true, res.probs))
                 run_ok[j] += int((res.probs.argmax(1) == res.y_true).sum())
@@ -112,8 +116,13 @@ def main(argv: list[str] | None = None) -> int:
             ens.append(score(res.y_true, mean))
             ens_ok += int((mean.argmax(1) == res.y_true).sum())
             n += len(test)
-        rows += [summarise(f"{nm}, TTA {tta}", pf, ok, n) for nm, pf, ok in zip(names, per_run, run_ok)]
-        rows.append(summarise(f"**ensemble of the {len(runs)}** (mean probabilities), TTA {tta}", ens, ens_ok, n))
+        rows += [
+            summarise(f"{nm}, TTA {tta}", pf, ok, n)
+            for nm, pf, ok in zip(names, per_run, run_ok, strict=True)
+        ]
+        rows.append(
+            summarise(f"**ensemble of the {len(runs)}** (mean probabilities), TTA {tta}", ens, ens_ok, n)
+        )
     print(format_table(HEADERS, rows, title=f"{runs[0]['k']}-fold CV, rescored"))
     if not args.no_record:
         body = "\n".join(
