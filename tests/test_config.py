@@ -14,6 +14,15 @@ def test_defaults_and_overrides():
     assert config_to_dict(cfg)["augment"]["scale"] == [0.8, 1.2]
 
 
+def test_yaml_on_off_reach_string_modes_as_written(tmp_path):
+    # YAML 1.1 reads an unquoted on/off as a boolean; a string setting gets the word back
+    cfg = load_config(None, ["train.channels_last=on"])
+    assert cfg.train.channels_last == "on"
+    p = tmp_path / "c.yaml"
+    p.write_text("train:\n  channels_last: off\n")
+    assert load_config(p).train.channels_last == "off"
+
+
 def test_yaml_file(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("name: x\nmodel:\n  name: mobilefer\ntrain:\n  epochs: 2\n")

@@ -15,7 +15,18 @@ from ferkit import __version__
 from ferkit.errors import FerkitError
 
 # Order here is the order in `ferkit --help`.
-COMMAND_MODULES = ("data", "models", "train", "evaluate", "cv", "predict", "detectors", "export", "serve")
+COMMAND_MODULES = (
+    "data",
+    "models",
+    "train",
+    "evaluate",
+    "cv",
+    "cv_ensemble",
+    "predict",
+    "detectors",
+    "export",
+    "serve",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -227,6 +227,8 @@ def _coerce(tp, value, where: str, key: str):
     if tp is str:
         if isinstance(value, str):
             return value
+        if isinstance(value, bool):  # YAML 1.1 reads on/off as booleans (`--set train.channels_last=on`)
+            return "on" if value else "off"
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
         raise ConfigError(f"{where}: {key!r} must be a string, got {value!r}")

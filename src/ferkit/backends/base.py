@@ -7,9 +7,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from ferkit.constants import TTA_MODES
 from ferkit.models.data_config import DataConfig, preprocess
-
-TTA_MODES = ("none", "flip", "tencrop")
 
 
 class Backend(Protocol):

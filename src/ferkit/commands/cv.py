@@ -1,8 +1,10 @@
-"""`ferkit cv --config FILE --data PATH --folds K [--group subject|none|auto] [--json FILE] [--init-from CKPT]`."""
+"""`ferkit cv --config FILE --data PATH --folds K [--group subject|none|auto] [--json FILE] [--init-from CKPT]
+[--tta none|flip|tencrop]`."""
 
 from __future__ import annotations
 
 from ferkit.commands._common import add_overrides
+from ferkit.constants import TTA_MODES
 
 
 def register(sub) -> None:
@@ -13,6 +15,9 @@ def register(sub) -> None:
     p.add_argument("--group", default="auto", choices=("auto", "subject", "none"), help="fold grouping")
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
     p.add_argument("--init-from", metavar="CKPT", help="fine-tune from a checkpoint in every fold")
+    p.add_argument(
+        "--tta", default="none", choices=TTA_MODES, help="test-time augmentation of the test-fold scoring"
+    )
     p.add_argument("--run-dir", help="output folder (default: runs/cv_<config name>)")
     add_overrides(p)
     p.add_argument("--json", metavar="FILE", help="write the per-fold and mean figures as JSON")
@@ -38,6 +43,7 @@ def _run(args) -> int:
         run_dir=args.run_dir,
         seed=args.seed,
         quiet=args.quiet,
+        tta=args.tta,
         exist_ok=args.exist_ok,
         resume=args.resume,
     )

@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ferkit.constants import TTA_MODES
 from ferkit.errors import FerkitError
 
 
@@ -21,9 +22,7 @@ def register(sub) -> None:
     )
     p.add_argument("--format", help="dataset format (default: detect)")
     p.add_argument("--split", help="split to evaluate (default: the only one, else public_test/valid/test)")
-    p.add_argument(
-        "--tta", default="none", choices=("none", "flip", "tencrop"), help="test-time augmentation"
-    )
+    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation")
     p.add_argument(
         "--detector", metavar="NAME", help="detect faces in each photo (largest face is classified)"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ferkit.constants import TTA_MODES
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -30,9 +32,7 @@ def register(sub) -> None:
     p.add_argument(
         "--margin", type=float, metavar="F", help="extra context around the face (fraction, default 0)"
     )
-    p.add_argument(
-        "--tta", default="none", choices=("none", "flip", "tencrop"), help="test-time augmentation"
-    )
+    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation")
     p.add_argument("--stride", type=int, default=1, metavar="N", help="use every N-th video frame")
     p.add_argument("--max-frames", type=int, metavar="N", help="stop each video / webcam after N frames")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from ferkit.evaluate.cv import CVResult, FoldResult, cross_validate, make_folds
+from ferkit.evaluate.cv_ensemble import ensemble_cv
 from ferkit.evaluate.evaluator import EvalResult, evaluate
 from ferkit.evaluate.metrics import ClassMetrics, Metrics, compute_metrics, expected_calibration_error
 from ferkit.evaluate.report import write_report
@@ -21,6 +22,7 @@ __all__ = [
     "Metrics",
     "compute_metrics",
     "cross_validate",
+    "ensemble_cv",
     "evaluate",
     "expected_calibration_error",
     "make_folds",

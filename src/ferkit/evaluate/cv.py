@@ -15,15 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.config import Config
+from ferkit.constants import TTA_MODES
 from ferkit.data import FerDataset, load_dataset
-from ferkit.errors import DataError
+from ferkit.errors import DataError, FerkitError
 
 GROUP_MODES = ("auto", "subject", "none")
 
 
 @dataclass(frozen=True)
 class FoldResult:
-    """One fold: sizes, test-fold figures of the best checkpoint, and the time it took (train + evaluate)."""
+    """One fold: sizes, test-fold figures of the best checkpoint, and the time it took (train + evaluate).
+
+    `tta` is the test-time augmentation the test fold was scored with; `best_epoch` is 0 for an ensemble.
+    """
 
     fold: int
     n_train: int
@@ -35,6 +39,7 @@ class FoldResult:
     best_epoch: int
     seconds: float
     confusion_matrix: tuple[tuple[int, ...], ...]
+    tta: str = "none"
 
     def to_dict(self) -> dict:
         """JSON-ready dict of the fold."""
@@ -52,7 +57,8 @@ class FoldResult:
 class CVResult:
     """Every fold of a cross-validation, with means, standard deviations and the pooled confusion matrix.
 
-    `std_*` are sample standard deviations across folds (ddof=1).
+    `std_*` are sample standard deviations across folds (ddof=1). `members` lists the run directories of an
+    ensemble (`ensemble_cv`); it is empty for a single cross-validation.
     """
 
     folds: tuple[FoldResult, ...]
@@ -64,6 +70,8 @@ class CVResult:
     init_from: str | None
     seed: int
     run_dir: str
+    tta: str = "none"
+    members: tuple[str, ...] = ()
 
     def _vals(self, key: str) -> np.ndarray:
         return np.array([getattr(f, key) for f in self.folds], np.float64)
@@ -113,6 +121,8 @@ class CVResult:
             "init_from": self.init_from,
             "seed": self.seed,
             "run_dir": self.run_dir,
+            "tta": self.tta,
+            "members": list(self.members),
             "seconds": float(self._vals("seconds").sum()),
         }
 
@@ -184,6 +194,7 @@ def cross_validate(
     seed: int = 0,
     quiet: bool = True,
     *,
+    tta: str = "none",
     exist_ok: bool = False,
     resume: bool = False,
 ) -> CVResult:
@@ -200,11 +211,15 @@ def cross_validate(
         run_dir: one `fold_XX` run directory per fold and `cv.json`; default `runs/cv_<config name>`.
         seed: seed of the fold assignment.
         quiet: no progress output.
+        tta: test-time augmentation of the test-fold scoring (none, flip, tencrop). A finished fold found by
+            `resume` that was scored with another TTA is scored again from its best checkpoint, not retrained.
         exist_ok: start over in existing fold directories.
         resume: reuse finished folds (their `fold.json`) and resume interrupted fold runs.
     """
     from ferkit.train.data_setup import holdout
 
+    if tta not in TTA_MODES:  # before ten folds of training, not after the first
+        raise FerkitError(f"unknown test-time augmentation {tta!r}; choose one of {', '.join(TTA_MODES)}")
     opts = {"label_mode": cfg.data.label_mode} if cfg.data.label_mode else {}
     ds = data if isinstance(data, FerDataset) else load_dataset(data, cfg.data.format, quiet=quiet, **opts)
     pool = cv_pool(ds, cfg)
@@ -218,12 +233,18 @@ def cross_validate(
         fold_dir = root / f"fold_{i:02d}"
         marker = fold_dir / "fold.json"
         if resume and marker.is_file():
-            done.append(FoldResult.from_dict(json.loads(marker.read_text())))
-            log(f"fold {i}/{folds}: done earlier, accuracy {done[-1].accuracy:.4f}")
+            fr = FoldResult.from_dict(json.loads(marker.read_text()))
+            if fr.tta != tta:
+                fr = rescore_fold(fr, fold_dir / "best.safetensors", pool.subset(te), tta)
+                marker.write_text(json.dumps(fr.to_dict(), indent=2))
+            done.append(fr)
+            log(f"fold {i}/{folds}: done earlier, accuracy {fr.accuracy:.4f} (TTA {tta})")
             continue
         t0 = time.perf_counter()
         train, val = holdout(pool.subset(tr), cfg.data.val_fraction, cfg.train.seed)
-        fr = _run_fold(cfg, train, val, pool.subset(te), i, fold_dir, init_from, quiet, exist_ok, resume, t0)
+        fr = _run_fold(
+            cfg, train, val, pool.subset(te), i, fold_dir, init_from, quiet, exist_ok, resume, t0, tta
+        )
         marker.write_text(json.dumps(fr.to_dict(), indent=2))
         done.append(fr)
         log(f"fold {i}/{folds}: accuracy {fr.accuracy:.4f}, macro-F1 {fr.macro_f1:.4f}, {fr.seconds:.1f} s")
@@ -237,12 +258,24 @@ def cross_validate(
         init_from=str(init_from) if init_from else None,
         seed=seed,
         run_dir=str(root),
+        tta=tta,
     )
     (root / "cv.json").write_text(json.dumps(result.to_dict(), indent=2))
     return result
 
 
-def _run_fold(cfg, train, val, test, fold, fold_dir, init_from, quiet, exist_ok, resume, t0) -> FoldResult:
+def rescore_fold(fr: FoldResult, checkpoint: Path, test: FerDataset, tta: str) -> FoldResult:
+    """A finished fold's figures with its best checkpoint scored again on its test fold with `tta`."""
+    from ferkit.evaluate.evaluator import evaluate
+
+    ev = evaluate(checkpoint, test, tta=tta, quiet=True)
+    m = ev.metrics
+    return replace(fr, accuracy=m.accuracy, macro_f1=m.macro_f1, confusion_matrix=m.confusion_matrix, tta=tta)
+
+
+def _run_fold(
+    cfg, train, val, test, fold, fold_dir, init_from, quiet, exist_ok, resume, t0, tta
+) -> FoldResult:
     from ferkit.evaluate.evaluator import evaluate
     from ferkit.train import fit
 
@@ -257,7 +290,7 @@ def _run_fold(cfg, train, val, test, fold, fold_dir, init_from, quiet, exist_ok,
         resume=can_resume,
         exist_ok=exist_ok or resume,
     )
-    ev = evaluate(res.best_path, test, quiet=True)
+    ev = evaluate(res.best_path, test, tta=tta, quiet=True)
     groups = 0 if test.groups is None else len(np.unique(test.groups))
     return FoldResult(
         fold=fold,
@@ -270,4 +303,5 @@ def _run_fold(cfg, train, val, test, fold, fold_dir, init_from, quiet, exist_ok,
         best_epoch=res.best_epoch,
         seconds=time.perf_counter() - t0,
         confusion_matrix=ev.metrics.confusion_matrix,
+        tta=tta,
     )

@@ -65,7 +65,7 @@ def format_cv(cv) -> str:
             f.n_val,
             f.n_test,
             f.test_groups,
-            f.best_epoch,
+            f.best_epoch or "—",
             _f(f.accuracy),
             _f(f.macro_f1),
             f"{f.seconds:.1f}",
@@ -77,7 +77,9 @@ def format_cv(cv) -> str:
         rows,
         title=f"{len(cv.folds)}-fold cross-validation of {cv.config} ({cv.model}) on {cv.data}, "
         f"{'grouped by subject' if cv.grouped else 'not grouped'}"
-        + (f", init from {cv.init_from}" if cv.init_from else ""),
+        + (f", init from {cv.init_from}" if cv.init_from else "")
+        + (f", TTA {cv.tta}" if cv.tta != "none" else "")
+        + (f"; ensemble (mean probabilities) of {', '.join(cv.members)}" if cv.members else ""),
     )
     summary = (
         f"accuracy {cv.mean_accuracy:.4f} ± {cv.std_accuracy:.4f} (mean ± std over folds), "
