@@ -3,7 +3,7 @@
     python benchmarks/cv_ensemble.py runs/ckplus_cv/finetune runs/ckplus_cv_fast/finetune
         [--data ../shared/data/ckplus48] [--tta none,flip] [--no-record]
 
-A table over `ferkit.evaluate.ensemble_cv` (the `ferkit cv-ensemble` command) for every test-time augmentation in
+A table over `ferkit.evaluate.cv_ensemble.rescore_runs` (behind `ferkit cv-ensemble`; one scoring pass) for every test-time augmentation in
 `--tta`: each RUN (a `ferkit cv` / `benchmarks/ckplus_cv.py` run directory) rescored alone, then the
 equal-weight ensemble of all of them. The runs must share their folds (same data, K, grouping, fold seed);
 every fold's checkpoint was selected on its run's own hold-out of the training folds, and nothing — weight, run
@@ -36,7 +36,7 @@ def row(name: str, cv) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     from ferkit._table import format_table
     from ferkit.data import load_dataset
-    from ferkit.evaluate import ensemble_cv
+    from ferkit.evaluate.cv_ensemble import rescore_runs
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("runs", nargs="+", help="run directories of finished cross-validations")
@@ -45,16 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-record", action="store_true")
     args = p.parse_args(argv)
     ds = load_dataset(args.data)
-    rows, first = [], None
+    rows = []
     for tta in args.tta.split(","):
-        for run in args.runs:
-            cv = ensemble_cv([run], ds, tta=tta)
-            first = first or cv
-            rows.append(
-                row(f"{cv.model} {'fine-tuned' if cv.init_from else 'scratch'} (`{run}`), TTA {tta}", cv)
-            )
-        ens = ensemble_cv(args.runs, ds, tta=tta)
+        ens, members = rescore_runs(args.runs, ds, tta=tta)
+        for run, cv in zip(args.runs, members, strict=True):
+            kind = "fine-tuned" if cv.init_from else "scratch"
+            rows.append(row(f"{cv.model} {kind} (`{run}`), TTA {tta}", cv))
         rows.append(row(f"**ensemble of the {len(args.runs)}** (mean probabilities), TTA {tta}", ens))
+    first = ens
     print(format_table(HEADERS, rows, title=f"{len(first.folds)}-fold CV, rescored"))
     if not args.no_record:
         body = "\n".join(

@@ -135,8 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     test, train = ds.take_split(args.split), ds.take_split("train")
     names = tuple(test.label_space.names)
     probs, seconds, model_file = peer_probs(args.peer_python, test.images)
-    m = compute_metrics(test.labels, to_dataset_order(probs, names), names)
-    correct = to_dataset_order(probs, names).argmax(1) == test.labels
+    probs = to_dataset_order(probs, names)
+    m = compute_metrics(test.labels, probs, names)
+    correct = probs.argmax(1) == test.labels
     unseen = ~seen_in(test.images, train.images)
     rows = [
         [

@@ -229,7 +229,7 @@ def _coerce(tp, value, where: str, key: str):
             return value
         if isinstance(value, bool):  # YAML 1.1 reads on/off as booleans (`--set train.channels_last=on`)
             return "on" if value else "off"
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)):
             return str(value)
         raise ConfigError(f"{where}: {key!r} must be a string, got {value!r}")
     return value

@@ -29,6 +29,14 @@ class Backend(Protocol):
         ...
 
 
+def check_tta(tta: str) -> None:
+    """Raise FerkitError naming the choices when `tta` is not one of TTA_MODES."""
+    if tta not in TTA_MODES:
+        from ferkit.errors import FerkitError
+
+        raise FerkitError(f"unknown test-time augmentation {tta!r}; choose one of {', '.join(TTA_MODES)}")
+
+
 def tta_views(images: np.ndarray, dc: DataConfig, tta: str) -> list[torch.Tensor]:
     """Normalised network inputs for each test-time view of a uint8 batch N×H×W.
 
@@ -36,10 +44,7 @@ def tta_views(images: np.ndarray, dc: DataConfig, tta: str) -> list[torch.Tensor
     center crop, each also mirrored. The crop side is the model's input size when it is smaller than its image
     size, else 90 % of the image size (resized back to the input size).
     """
-    if tta not in TTA_MODES:
-        from ferkit.errors import FerkitError
-
-        raise FerkitError(f"unknown test-time augmentation {tta!r}; choose one of {', '.join(TTA_MODES)}")
+    check_tta(tta)
     x = torch.as_tensor(np.ascontiguousarray(images))
     base = preprocess(x, dc)
     if tta == "none":

@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.config import Config
-from ferkit.constants import TTA_MODES
 from ferkit.data import FerDataset, load_dataset
-from ferkit.errors import DataError, FerkitError
+from ferkit.errors import DataError
 
 GROUP_MODES = ("auto", "subject", "none")
 
@@ -26,7 +25,8 @@ GROUP_MODES = ("auto", "subject", "none")
 class FoldResult:
     """One fold: sizes, test-fold figures of the best checkpoint, and the time it took (train + evaluate).
 
-    `tta` is the test-time augmentation the test fold was scored with; `best_epoch` is 0 for an ensemble.
+    `tta` is the test-time augmentation the test fold was scored with; `best_epoch` is 0 for an ensemble, whose
+    `seconds` are its members' together.
     """
 
     fold: int
@@ -216,10 +216,10 @@ def cross_validate(
         exist_ok: start over in existing fold directories.
         resume: reuse finished folds (their `fold.json`) and resume interrupted fold runs.
     """
+    from ferkit.backends.base import check_tta
     from ferkit.train.data_setup import holdout
 
-    if tta not in TTA_MODES:  # before ten folds of training, not after the first
-        raise FerkitError(f"unknown test-time augmentation {tta!r}; choose one of {', '.join(TTA_MODES)}")
+    check_tta(tta)  # before ten folds of training, not after the first
     opts = {"label_mode": cfg.data.label_mode} if cfg.data.label_mode else {}
     ds = data if isinstance(data, FerDataset) else load_dataset(data, cfg.data.format, quiet=quiet, **opts)
     pool = cv_pool(ds, cfg)
@@ -264,13 +264,18 @@ def cross_validate(
     return result
 
 
+def rescored(fr: FoldResult, m, tta: str, **changes) -> FoldResult:
+    """`fr` with the test-fold figures of metrics `m` (scored with `tta`) and any other `changes`."""
+    return replace(
+        fr, accuracy=m.accuracy, macro_f1=m.macro_f1, confusion_matrix=m.confusion_matrix, tta=tta, **changes
+    )
+
+
 def rescore_fold(fr: FoldResult, checkpoint: Path, test: FerDataset, tta: str) -> FoldResult:
     """A finished fold's figures with its best checkpoint scored again on its test fold with `tta`."""
     from ferkit.evaluate.evaluator import evaluate
 
-    ev = evaluate(checkpoint, test, tta=tta, quiet=True)
-    m = ev.metrics
-    return replace(fr, accuracy=m.accuracy, macro_f1=m.macro_f1, confusion_matrix=m.confusion_matrix, tta=tta)
+    return rescored(fr, evaluate(checkpoint, test, tta=tta, quiet=True).metrics, tta)
 
 
 def _run_fold(

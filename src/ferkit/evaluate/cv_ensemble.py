@@ -9,8 +9,6 @@ on the test folds. One run alone is a plain rescoring, e.g. with another test-ti
 from __future__ import annotations
 
 import json
-import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +16,7 @@ import numpy as np
 from ferkit.config import load_config
 from ferkit.data import FerDataset, load_dataset
 from ferkit.errors import DataError
-from ferkit.evaluate.cv import CVResult, FoldResult, cv_pool, make_folds
+from ferkit.evaluate.cv import CVResult, FoldResult, cv_pool, make_folds, rescored
 
 FOLD_KEYS = ("k", "grouped", "seed", "labels")
 
@@ -83,8 +81,17 @@ def ensemble_cv(
         DataError: no run, a directory that is not a finished run, runs with different folds, other data,
             or a missing fold checkpoint.
     """
+    return rescore_runs(run_dirs, data, tta, quiet)[0]
+
+
+def rescore_runs(
+    run_dirs: list[str | Path], data: str | Path | FerDataset, tta: str = "none", quiet: bool = True
+) -> tuple[CVResult, tuple[CVResult, ...]]:
+    """(the ensemble, each run alone) from one pass in which every fold checkpoint scores its test fold once.
+
+    Arguments and errors as `ensemble_cv`; with one run, the ensemble is that run rescored.
+    """
     from ferkit.evaluate.evaluator import evaluate
-    from ferkit.evaluate.metrics import compute_metrics
 
     if not run_dirs:
         raise DataError("no cross-validation run directory given")
@@ -93,42 +100,59 @@ def ensemble_cv(
     first_dir, first = next(iter(runs.items()))
     ds = data if isinstance(data, FerDataset) else load_dataset(data, quiet=quiet)
     tests = _test_folds(ds, Path(first_dir), first)
-    labels = tuple(first["labels"])
-    folds = []
+    probs = []  # probs[fold][run]: N×C
     for i, test in enumerate(tests, 1):
-        t0 = time.perf_counter()
-        probs = []
+        fold_probs = []
         for d in runs:
             ckpt = Path(d) / f"fold_{i:02d}" / "best.safetensors"
             if not ckpt.is_file():
                 raise DataError(f"{ckpt}: missing — the run {d} has no best checkpoint for fold {i}")
-            probs.append(evaluate(ckpt, test, tta=tta, quiet=True).probs)
-        m = compute_metrics(test.labels, np.mean(probs, axis=0), labels)
-        base = FoldResult.from_dict(first["folds"][i - 1])
-        folds.append(
-            replace(
-                base,
-                accuracy=m.accuracy,
-                macro_f1=m.macro_f1,
-                best_epoch=base.best_epoch if len(runs) == 1 else 0,
-                seconds=time.perf_counter() - t0,
-                confusion_matrix=m.confusion_matrix,
-                tta=tta,
-            )
-        )
+            fold_probs.append(evaluate(ckpt, test, tta=tta, quiet=True).probs)
+        probs.append(fold_probs)
         if not quiet:
-            print(f"fold {i}/{len(tests)}: accuracy {m.accuracy:.4f}, macro-F1 {m.macro_f1:.4f}")
-    models = [r["model"] for r in runs.values()]
+            print(f"fold {i}/{len(tests)}: scored by {len(runs)} run(s)")
+    source = str(data) if not isinstance(data, FerDataset) else ds.root
+    members = tuple(
+        _result({d: r}, tests, [p[j] for p in probs], tta, source) for j, (d, r) in enumerate(runs.items())
+    )
+    if len(runs) == 1:
+        return members[0], members
+    return _result(runs, tests, [np.mean(p, axis=0) for p in probs], tta, source), members
+
+
+def _result(runs: dict[str, dict], tests: list[FerDataset], probs: list, tta: str, source: str) -> CVResult:
+    """A `CVResult` of `runs` (one run, or the members of an ensemble) from their per-fold probabilities.
+
+    An ensemble fold has no best epoch (0) and costs the members' training time together.
+    """
+    from ferkit.evaluate.metrics import compute_metrics
+
+    first_dir, first = next(iter(runs.items()))
+    labels = tuple(first["labels"])
+    single = len(runs) == 1
+    folds = tuple(
+        rescored(
+            FoldResult.from_dict(first["folds"][i]),
+            compute_metrics(test.labels, p, labels),
+            tta,
+            **(
+                {}
+                if single
+                else {"best_epoch": 0, "seconds": sum(r["folds"][i]["seconds"] for r in runs.values())}
+            ),
+        )
+        for i, (test, p) in enumerate(zip(tests, probs, strict=True))
+    )
     return CVResult(
-        folds=tuple(folds),
+        folds=folds,
         labels=labels,
         grouped=first["grouped"],
-        data=str(data) if not isinstance(data, FerDataset) else ds.root,
+        data=source,
         config="+".join(r.get("config", "?") for r in runs.values()),
-        model="+".join(models),
-        init_from=first.get("init_from") if len(runs) == 1 else None,
+        model="+".join(r["model"] for r in runs.values()),
+        init_from=first.get("init_from") if single else None,
         seed=first["seed"],
-        run_dir=first_dir if len(runs) == 1 else "",
+        run_dir=first_dir if single else "",
         tta=tta,
-        members=tuple(runs) if len(runs) > 1 else (),
+        members=() if single else tuple(runs),
     )
