@@ -1,7 +1,7 @@
 """The packed format: a whole `FerDataset` in one `.npz` file (optionally `.npz.xz`), as `ferkit data pack` writes it.
 
 One file that loads in a second, with every split, label, group, soft target and note of the source dataset; the
-xz-compressed form is the smallest way to move a dataset to another machine (FER2013 train + PublicTest: ~51 MB).
+xz-compressed form is the smallest way to move a dataset to another machine (FER2013 train + PublicTest: 56 MB).
 
     ferkit data pack ../data/fer2013 fer2013.npz.xz --splits train,public_test
     ferkit train -c configs/fer2013_resnet18_gpu.yaml --data fer2013.npz.xz
