@@ -33,8 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _epoch import random_epoch_data, timed_epoch  # noqa: E402
 
 
-def seconds_per_epoch(path: str, n_train: int, n_val: int, steps: int) -> float:
-    cfg = load_config(path)
+def seconds_per_epoch(
+    path: str, n_train: int, n_val: int, steps: int, overrides: list[str] | None = None
+) -> float:
+    cfg = load_config(path, overrides)
     device = devmod.pick_device(cfg.train.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -47,10 +49,12 @@ def seconds_per_epoch(path: str, n_train: int, n_val: int, steps: int) -> float:
     side = dc.image_size
     data = random_epoch_data(bs * steps, side, device)
 
-    def epoch() -> float:
-        return timed_epoch(model, opt, data, cfg, dc, steps, amp=amp, channels_last=cl)
+    fwd = torch.compile(model) if cfg.train.compile else model
 
-    epoch()  # warm-up: cuDNN autotuning, allocator
+    def epoch() -> float:
+        return timed_epoch(fwd, opt, data, cfg, dc, steps, amp=amp, channels_last=cl)
+
+    epoch()  # warm-up: cuDNN autotuning, allocator, torch.compile
     per_step = epoch() / steps
     val = np.random.default_rng(0).integers(0, 256, (n_val, side, side), dtype=np.uint8)
     t0 = time.perf_counter()
@@ -66,9 +70,11 @@ def main() -> None:
     p.add_argument("--n-val", type=int, default=3589)
     p.add_argument("--steps", type=int, default=30, help="timed training steps per config")
     p.add_argument("--overhead", type=float, default=1.1, help="factor for saving, logging and data loading")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override in every config")
     args = p.parse_args()
     times = {
-        c: seconds_per_epoch(c, args.n_train, args.n_val, args.steps) * args.overhead for c in args.configs
+        c: seconds_per_epoch(c, args.n_train, args.n_val, args.steps, args.set) * args.overhead
+        for c in args.configs
     }
     epochs = max(1, int(args.budget // sum(times.values())))
     for c, t in times.items():
