@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import machine, record  # noqa: E402
+from _record import record  # noqa: E402
 
 
 def recalibrate(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> torch.nn.Module:
@@ -63,9 +63,6 @@ def main() -> int:
     print(f"before {before.accuracy:.4f}  after {after.accuracy:.4f}  ({seconds:.0f} s)")
     body = "\n".join(
         [
-            f"_{machine()}_  ",
-            f"Command: `python {' '.join(sys.argv)}`",
-            "",
             f"BatchNorm statistics re-estimated on {len(images):,} un-augmented `train` images"
             f"{' (with their mirror images)' if args.flip else ''} in {seconds:.0f} s; scored on PublicTest "
             f"({before.n:,}), no TTA.",
