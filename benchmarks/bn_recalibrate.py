@@ -52,12 +52,13 @@ def main() -> int:
     from ferkit.models import load_model
 
     fer = load_dataset(args.data)
-    before = evaluate(TorchBackend(load_model(args.checkpoint)), fer, split="public_test").metrics
+    model = load_model(args.checkpoint)
+    before = evaluate(TorchBackend(model), fer, split="public_test").metrics
     images = torch.from_numpy(fer.take_split("train").images)
     if args.flip:
         images = torch.cat([images, images.flip(-1)])
     t = time.perf_counter()
-    model = recalibrate(load_model(args.checkpoint), images)
+    recalibrate(model, images)  # in place: scoring left the model unchanged
     seconds = time.perf_counter() - t
     after = evaluate(TorchBackend(model), fer, split="public_test").metrics
     print(f"before {before.accuracy:.4f}  after {after.accuracy:.4f}  ({seconds:.0f} s)")

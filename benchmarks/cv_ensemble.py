@@ -3,9 +3,9 @@
     python benchmarks/cv_ensemble.py runs/ckplus_cv/finetune runs/ckplus_cv_fast/finetune
         [--data ../shared/data/ckplus48] [--tta none,flip] [--no-record]
 
-A table over `ferkit.evaluate.cv_ensemble.rescore_runs` (behind `ferkit cv-ensemble`; one scoring pass) for every test-time augmentation in
-`--tta`: each RUN (a `ferkit cv` / `benchmarks/ckplus_cv.py` run directory) rescored alone, then the
-equal-weight ensemble of all of them. The runs must share their folds (same data, K, grouping, fold seed);
+A table over `ferkit.evaluate.cv_ensemble.rescore_runs` (behind `ferkit cv-ensemble`; one scoring pass) for
+every test-time augmentation in `--tta`: each RUN (a `ferkit cv` / `benchmarks/ckplus_cv.py` run directory)
+rescored alone, then the equal-weight ensemble of all of them. The runs must share their folds (same data, K, grouping, fold seed);
 every fold's checkpoint was selected on its run's own hold-out of the training folds, and nothing — weight, run
 or TTA — is chosen on the test folds: every row is printed and recorded.
 """

@@ -1,24 +1,15 @@
 #!/usr/bin/env bash
 # Second step of a lease: wait (at most SECONDS) for the FER2013 runs under runs/gpu/ to end; then start, in its
 # own process session, the CK+48 fine-tuning CV of the better ResNet-18 run (runs/gpu/ck/, log runs/gpu/ck.log)
-# and send back every run's logs, histories and best checkpoint as a tar split into 15 MiB parts
-# ($OUT/results.tar.part-*). A third call collects the CV with `bash benchmarks/gpu/watch_ck.sh SECONDS`.
+# and send back every run's logs, histories and best checkpoint (benchmarks/gpu/pack.sh all). A third call
+# collects the CV with `bash benchmarks/gpu/watch_ck.sh SECONDS`.
 #   bash benchmarks/gpu/finish.sh SECONDS CKPLUS_DATA
 set -u
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 bash benchmarks/gpu/watch.sh "$1"
-out=${OUT:-runs/gpu/out}
 if pgrep -f "^python3 -m ferkit train" >/dev/null; then echo "training still going on: no CV started"; exit 0; fi
-best=$(python3 - <<'PY'
-import csv, pathlib
-runs = list(pathlib.Path("runs/gpu").glob("*resnet18*/history.csv"))
-best = max(runs, key=lambda p: max(float(r["val_acc"]) for r in csv.DictReader(p.open())))
-print(best.parent.name)
-PY
-)
+best=$(python3 benchmarks/gpu/best_run.py) || exit 1
 echo "CK+ fine-tuning CV from runs/gpu/$best/best.safetensors"
 setsid nohup python3 benchmarks/ckplus_cv.py --data "$2" --init-from "runs/gpu/$best/best.safetensors" \
   --skip-scratch --run-dir runs/gpu/ck --quiet >runs/gpu/ck.log 2>&1 </dev/null &
-tar cf - runs/gpu/*.log runs/gpu/*/history.csv runs/gpu/*/summary.json runs/gpu/*/config.yaml \
-  runs/gpu/*/curves.png runs/gpu/*/best.safetensors 2>/dev/null | split -b 15M - "$out/results.tar.part-"
-ls -la "$out"
+exec bash benchmarks/gpu/pack.sh all
