@@ -57,6 +57,17 @@ def training_summary(run: Path) -> dict:
     }
 
 
+def parent_stage(parent: dict) -> dict:
+    """The training stage of the model a run was fine-tuned from, as its metrics.json records it."""
+    tr = parent["training"]
+    return {
+        "name": parent["name"],
+        "publictest_accuracy": parent["publictest"]["accuracy"],
+        "publictest_macro_f1": parent["publictest"]["macro_f1"],
+        **{k: tr[k] for k in ("epochs", "hours", "best_epoch", "device", "config") if k in tr},
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
@@ -64,7 +75,14 @@ def main() -> None:
     ap.add_argument("--fer2013", default=str(ROOT / "../shared/data/fer2013"))
     ap.add_argument("--ckplus", default=str(ROOT / "../shared/data/ckplus48"))
     ap.add_argument("--device-note", default="this machine's CPU (2 cores)")
+    ap.add_argument(
+        "--parent-metrics",
+        type=Path,
+        help="metrics.json of the shipped model the run was fine-tuned from (read before anything is "
+        "overwritten): its training stage is kept in metrics.json and the model card",
+    )
     args = ap.parse_args()
+    parent = json.loads(args.parent_metrics.read_text()) if args.parent_metrics else None
     torch.set_num_threads(2)
     from ferkit.backends import TorchBackend
     from ferkit.data import load_dataset
@@ -175,7 +193,12 @@ def main() -> None:
             k: ck.to_dict()[k] for k in ("n", "accuracy", "macro_f1", "left_out", "labels")
         },
         "speed_cpu": speed,
-        "training": {**training_summary(args.run), "device": args.device_note, "config": meta.get("config")},
+        "training": {
+            **training_summary(args.run),
+            "device": args.device_note,
+            "config": meta.get("config"),
+            **({"init_from": parent_stage(parent)} if parent else {}),
+        },
         "reference_prediction": reference,
         "measured_on": machine(),
         "command": "python " + " ".join(sys.argv),

@@ -78,3 +78,26 @@ def test_fast_model_is_within_three_points_of_default():
     }
     assert acc["default"] - acc["fast"] <= 0.03
     assert json.loads((WEIGHTS_DIR / "fast.metrics.json").read_text())["mflops"] < 100
+
+
+def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
+    """A model fine-tuned from an earlier shipped one names both stages: recipe and compute of each."""
+    from ferkit.weights.card import render_card
+
+    m = json.loads((WEIGHTS_DIR / "default.metrics.json").read_text())
+    parent = {
+        "name": "default",
+        "publictest_accuracy": 0.7001,
+        "publictest_macro_f1": 0.69,
+        "epochs": 190,
+        "hours": 0.2,
+        "best_epoch": 184,
+        "device": "a lent GPU",
+        "config": m["training"]["config"],
+    }
+    tuned = {**m, "training": {**m["training"], "epochs": 6, "device": "this CPU", "init_from": parent}}
+    card = render_card([tuned])
+    assert "| pre-training | `default` as shipped before (70.01 % PublicTest)" in card
+    assert "| pre-training compute | a lent GPU, 12.0 min for 190 epochs (best epoch 184) |" in card
+    assert "| fine-tuning compute | this CPU," in card and "for 6 epochs |" in card
+    assert "| recipe |" not in render_card([tuned]) and "| recipe |" in render_card([m])

@@ -331,3 +331,50 @@ def test_ferplus_losses():
     target = torch.tensor([[0.5, 0.5, 0.0]])
     p = torch.softmax(logits, 1)[0]
     assert float(multi_target_loss(logits, target)) == pytest.approx(float(-torch.log(p[0] + p[1])), abs=1e-6)
+
+
+def test_distillation_blends_the_teachers_predictions_into_the_targets(tmp_path, monkeypatch):
+    from ferkit.labels import CKPLUS7
+    from ferkit.train.loop import predict_logits
+
+    ds = bar_dataset(6, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    teacher = fit(_cfg("train.epochs=1"), tmp_path / "t", train=train, val=val, quiet=True)
+    import ferkit.train.trainer as trainer
+
+    seen = {}
+    real = trainer._epoch_data
+
+    def spy(*a, **kw):
+        data = real(*a, **kw)
+        seen["targets"] = data.targets.clone()
+        return data
+
+    monkeypatch.setattr(trainer, "_epoch_data", spy)
+    opts = [
+        f"train.distill_from={teacher.best_path}",
+        "train.distill_weight=0.7",
+        "train.distill_temperature=2",
+    ]
+    res = fit(_cfg("train.epochs=1", *opts), tmp_path / "s", train=train, val=val, quiet=True)
+    t_model = load_model(teacher.best_path)
+    probs = torch.softmax(
+        predict_logits(t_model, train.images, t_model.data_config, "cpu") / 2, dim=1
+    ).numpy()
+    onehot = np.eye(7, dtype=np.float32)[train.labels]
+    np.testing.assert_allclose(seen["targets"].numpy(), 0.3 * onehot + 0.7 * probs, atol=1e-5)
+    assert not np.allclose(seen["targets"].numpy(), onehot)
+    assert read_checkpoint_meta(res.best_path)["config"]["train"]["distill_from"] == str(teacher.best_path)
+
+    ck_train = train.subset(np.arange(len(train)))
+    ck_train.label_space = CKPLUS7
+    with pytest.raises(ModelError, match="the teacher predicts angry, disgust"):
+        fit(_cfg("train.epochs=1", *opts), tmp_path / "ck", train=ck_train, val=val, quiet=True)
+    from ferkit.errors import ConfigError
+
+    for bad, msg in (
+        ("train.distill_weight=0", "distill_weight"),
+        ("train.distill_temperature=-1", "temperature"),
+    ):
+        with pytest.raises(ConfigError, match=msg):
+            fit(_cfg("train.epochs=1", *opts, bad), tmp_path / "bad", train=train, val=val, quiet=True)

@@ -93,6 +93,10 @@ class TrainCfg:
     eval_batch_size: int = 512
     checkpoint_dtype: str = "float32"  # float32 or float16 storage of best/last weights
     save_every: int = 1  # epochs between saves of last + optimizer state; best on every improvement
+    distill_from: str | None = None  # teacher checkpoint: its soft predictions join the training targets
+    distill_weight: float = 0.5  # share of the teacher in each target (the rest: the dataset's label)
+    distill_temperature: float = 2.0  # softmax temperature of the teacher's logits
+    distill_amp: str = "auto"  # the teacher's pass: auto (as train.amp), bf16, none
 
 
 @dataclass

@@ -17,6 +17,7 @@ from ferkit.models import save_checkpoint
 from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
 from ferkit.train.data_setup import load_train_val, targets_of
+from ferkit.train.distill import blend, check_distill_cfg, teacher_probs
 from ferkit.train.ema import ema_init
 from ferkit.train.loop import EpochData, train_one_epoch, validate
 from ferkit.train.losses import balanced_class_weights
@@ -51,9 +52,23 @@ def _prepare_run_dir(run_dir: Path, resume: bool, exist_ok: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device) -> EpochData:
+def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, amp: bool, log) -> EpochData:
     images = torch.from_numpy(np.ascontiguousarray(train.images)).unsqueeze(1).to(device)
-    targets = torch.from_numpy(targets_of(train, n_classes)).to(device)
+    soft = targets_of(train, n_classes)
+    t = cfg.train
+    if t.distill_from:
+        t0 = time.perf_counter()
+        teacher_amp = amp if t.distill_amp == "auto" else t.distill_amp == "bf16"
+        probs = teacher_probs(
+            t.distill_from, train.images, train.label_space, t.distill_temperature, device, teacher_amp
+        )
+        soft = blend(soft, probs, t.distill_weight)
+        agree = float((probs.argmax(1) == train.labels).mean())
+        log(
+            f"distilling from {t.distill_from}: the teacher agrees with {agree:.1%} of the training labels (weight {t.distill_weight}, temperature {t.distill_temperature}, "
+            f"{time.perf_counter() - t0:.0f} s)"
+        )
+    targets = torch.from_numpy(soft).to(device)
     sample_w = class_w = None
     if cfg.train.sampler == "balanced":
         w = balanced_class_weights(train.labels, n_classes)
@@ -103,6 +118,7 @@ def fit(
         torch.set_num_threads(cfg.train.threads)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
+    check_distill_cfg(cfg.train, cfg.data.label_mode)
     if cfg.train.save_every < 1:
         raise TrainingError(f"train.save_every must be at least 1, got {cfg.train.save_every}")
     run_dir = Path(run_dir)
@@ -119,7 +135,7 @@ def fit(
     if cl:
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(cfg, model)
-    data = _epoch_data(train, n_classes, cfg, device)
+    data = _epoch_data(train, n_classes, cfg, device, amp, log)
     bs = cfg.train.batch_size
     steps_per_epoch = max(1, len(train) // world // bs)
     total_steps = steps_per_epoch * cfg.train.epochs
@@ -162,6 +178,7 @@ def fit(
         "val_n": len(val),
         "select_metric": cfg.train.select_metric,
         "config": config_to_dict(cfg),
+        **({"init_from": str(init_from)} if init_from else {}),
     }
     epoch = start
     finished = bool(cfg.train.early_stopping and bad >= cfg.train.early_stopping)

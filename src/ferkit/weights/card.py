@@ -34,6 +34,18 @@ def _curve(curve: list[dict], best_epoch: int) -> str:
     return ", ".join(f"{c['epoch']}: {100 * c['val_acc']:.1f}" for c in keep)
 
 
+def _recipe(tr: dict) -> str:
+    """One line of a training stage's recipe, from the config recorded with it."""
+    cfg = tr.get("config") or {}
+    opt, sched, train = cfg.get("optim", {}), cfg.get("schedule", {}), cfg.get("train", {})
+    ema = f", EMA of the weights (decay {train['ema']})" if train.get("ema") else ""
+    return (
+        f"{opt.get('name', '?')} lr {opt.get('lr', '?')}, {sched.get('name', '?')} schedule, "
+        f"batch {train.get('batch_size', '?')}, label smoothing {train.get('label_smoothing', '?')}{ema}, "
+        f"{tr['epochs']} epochs; augmentation {cfg.get('augment', {})}"
+    )
+
+
 def render_card(metrics: list[dict]) -> str:
     """The whole MODEL_CARD.md for the shipped models (default first)."""
     metrics = sorted(metrics, key=lambda m: (m["name"] != "default", m["name"]))
@@ -63,21 +75,23 @@ def _section(m: dict) -> str:
         for k, v in sp.items()
         if isinstance(v, (int, float))
     )
-    cfg = tr.get("config") or {}
-    recipe = (
-        f"{cfg.get('optim', {}).get('name', '?')} lr {cfg.get('optim', {}).get('lr', '?')}, "
-        f"{cfg.get('schedule', {}).get('name', '?')} schedule, batch {cfg.get('train', {}).get('batch_size', '?')}, "
-        f"label smoothing {cfg.get('train', {}).get('label_smoothing', '?')}, {tr['epochs']} epochs; "
-        f"augmentation {cfg.get('augment', {})}"
-    )
+    stages = ""
+    parent = tr.get("init_from")
+    if parent:
+        stages = (
+            f"| pre-training | `{parent['name']}` as shipped before ({_pct(parent['publictest_accuracy'])} "
+            f"PublicTest): {_recipe(parent)} |\n"
+            f"| pre-training compute | {parent['device']}, {_duration(parent['hours'])} for {parent['epochs']} "
+            f"epochs (best epoch {parent['best_epoch']}) |\n"
+        )
     return f"""## `{m["name"]}` — {m["architecture"]}
 | | |
 |---|---|
 | architecture | `{m["architecture"]}` ({m["params"]:,} parameters, {m["mflops"]:.0f} MFLOPs per face) |
 | weights | `{m["weights_file"]}` ({m["weights_dtype"]}; fp32 PublicTest accuracy {_pct(m["publictest_fp32_accuracy"])}) |
 | training data | FER2013 `train` split (28,709 images) |
-| recipe | {recipe} |
-| compute | {tr["device"]}, {_duration(tr["hours"])} for {tr["epochs"]} epochs |
+{stages}| {"fine-tuning" if parent else "recipe"} | {_recipe(tr)} |
+| {"fine-tuning compute" if parent else "compute"} | {tr["device"]}, {_duration(tr["hours"])} for {tr["epochs"]} epochs |
 | selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); PrivateTest never used |
 
 PublicTest chose the epoch, so the PublicTest figures below are slightly optimistic: the last epoch

@@ -1,0 +1,45 @@
+"""Offline knowledge distillation: a teacher checkpoint's predictions on the clean training images, softened by a
+temperature and blended into the training targets once, before the first epoch. The student then trains on those
+soft targets with its usual augmentation, mixup and label smoothing (no teacher forward pass per step)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ferkit.config import TrainCfg
+from ferkit.errors import ConfigError, ModelError
+from ferkit.labels import LabelSpace
+from ferkit.models import load_model
+from ferkit.train.loop import predict_logits
+
+
+def check_distill_cfg(t: TrainCfg, label_mode: str | None) -> None:
+    if not 0 < t.distill_weight <= 1:
+        raise ConfigError(f"train.distill_weight must be in (0, 1], got {t.distill_weight}")
+    if t.distill_temperature <= 0:
+        raise ConfigError(f"train.distill_temperature must be positive, got {t.distill_temperature}")
+    if t.distill_amp not in ("auto", "bf16", "none"):
+        raise ConfigError(f"train.distill_amp must be auto, bf16 or none, got {t.distill_amp!r}")
+    if label_mode == "multi_target":
+        raise ConfigError("train.distill_from does not combine with data.label_mode=multi_target")
+
+
+def teacher_probs(
+    path: str, images: np.ndarray, labels: LabelSpace, temperature: float, device, amp: bool, batch: int = 512
+) -> np.ndarray:
+    """float32 N×C: softmax(teacher logits / temperature) on uint8 crops N×H×W, in the student's label order."""
+    teacher = load_model(path).to(device)
+    names = list(teacher.data_config.labels.names)
+    if names != list(labels.names):
+        raise ModelError(
+            f"{path}: the teacher predicts {', '.join(names)}; the training data has "
+            f"{', '.join(labels.names)}: distil from a teacher trained on the same classes"
+        )
+    logits = predict_logits(teacher, images, teacher.data_config, device, batch, amp)
+    return torch.softmax(logits / temperature, dim=1).numpy().astype(np.float32)
+
+
+def blend(targets: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
+    """(1 − weight) · targets + weight · teacher, row by row (both N×C distributions)."""
+    return ((1 - weight) * targets + weight * teacher).astype(np.float32)
