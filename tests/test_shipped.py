@@ -95,9 +95,15 @@ def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
         "device": "a lent GPU",
         "config": m["training"]["config"],
     }
-    tuned = {**m, "training": {**m["training"], "epochs": 6, "device": "this CPU", "init_from": parent}}
+    cfg = {**m["training"]["config"]}
+    cfg["train"] = {**cfg["train"], "distill_from": "teacher.safetensors", "distill_weight": 0.5}
+    tuned = {
+        **m,
+        "training": {**m["training"], "epochs": 6, "device": "this CPU", "init_from": parent, "config": cfg},
+    }
     card = render_card([tuned])
     assert "| pre-training | `default` as shipped before (70.01 % PublicTest)" in card
     assert "| pre-training compute | a lent GPU, 12.0 min for 190 epochs (best epoch 184) |" in card
     assert "| fine-tuning compute | this CPU," in card and "for 6 epochs |" in card
+    assert "distilled from `teacher.safetensors` (teacher share 0.5, temperature" in card
     assert "| recipe |" not in render_card([tuned]) and "| recipe |" in render_card([m])

@@ -26,7 +26,7 @@ def pick_device(name: str) -> torch.device:
 
 def use_amp(t: TrainCfg, device: torch.device) -> bool:
     """bf16 autocast: on for CUDA under 'auto'. On a CPU it is opt-in (`bf16`): on this Zen 4 CPU it trains ResNet-18
-    2.2× faster but slows the small networks (benchmarks/RESULTS.md, "Training throughput per model")."""
+    and vgg_fer_gap 2.2–2.3× faster, mobilefer no faster (benchmarks/RESULTS.md, "Training throughput per model")."""
     if t.amp not in ("auto", "bf16", "none"):
         raise ConfigError(f"train.amp must be auto, bf16 or none, got {t.amp!r}")
     return t.amp == "bf16" or (t.amp == "auto" and device.type == "cuda")
