@@ -65,8 +65,8 @@ def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, amp: boo
         soft = blend(soft, probs, t.distill_weight)
         agree = float((probs.argmax(1) == train.labels).mean())
         log(
-            f"distilling from {t.distill_from}: the teacher agrees with {agree:.1%} of the training labels (weight {t.distill_weight}, temperature {t.distill_temperature}, "
-            f"{time.perf_counter() - t0:.0f} s)"
+            f"distilling from {t.distill_from}: the teacher agrees with {agree:.1%} of the training labels "
+            f"(weight {t.distill_weight}, temperature {t.distill_temperature}, {time.perf_counter() - t0:.0f} s)"
         )
     targets = torch.from_numpy(soft).to(device)
     sample_w = class_w = None
