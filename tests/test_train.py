@@ -375,6 +375,7 @@ def test_distillation_blends_the_teachers_predictions_into_the_targets(tmp_path,
     for bad, msg in (
         ("train.distill_weight=0", "distill_weight"),
         ("train.distill_temperature=-1", "temperature"),
+        ("train.distill_amp=fp8", "distill_amp"),
     ):
         with pytest.raises(ConfigError, match=msg):
             fit(_cfg("train.epochs=1", *opts, bad), tmp_path / "bad", train=train, val=val, quiet=True)

@@ -24,12 +24,24 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+AMP_MODES = ("auto", "bf16", "none")
+
+
+def check_amp(key: str, value: str) -> None:
+    if value not in AMP_MODES:
+        raise ConfigError(f"{key} must be auto, bf16 or none, got {value!r}")
+
+
 def use_amp(t: TrainCfg, device: torch.device) -> bool:
     """bf16 autocast: on for CUDA under 'auto'. On a CPU it is opt-in (`bf16`): on this Zen 4 CPU it trains ResNet-18
     and vgg_fer_gap 2.2–2.3× faster, mobilefer no faster (benchmarks/RESULTS.md, "Training throughput per model")."""
-    if t.amp not in ("auto", "bf16", "none"):
-        raise ConfigError(f"train.amp must be auto, bf16 or none, got {t.amp!r}")
+    check_amp("train.amp", t.amp)
     return t.amp == "bf16" or (t.amp == "auto" and device.type == "cuda")
+
+
+def use_teacher_amp(t: TrainCfg, device: torch.device) -> bool:
+    """bf16 autocast for the distillation teacher's pass: `train.distill_amp`, or as `train.amp` under 'auto'."""
+    return use_amp(t, device) if t.distill_amp == "auto" else t.distill_amp == "bf16"
 
 
 def use_channels_last(t: TrainCfg, device: torch.device) -> bool:

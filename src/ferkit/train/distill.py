@@ -11,6 +11,7 @@ from ferkit.config import TrainCfg
 from ferkit.errors import ConfigError, ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models import load_model
+from ferkit.train.device import check_amp
 from ferkit.train.loop import predict_logits
 
 
@@ -19,8 +20,7 @@ def check_distill_cfg(t: TrainCfg, label_mode: str | None) -> None:
         raise ConfigError(f"train.distill_weight must be in (0, 1], got {t.distill_weight}")
     if t.distill_temperature <= 0:
         raise ConfigError(f"train.distill_temperature must be positive, got {t.distill_temperature}")
-    if t.distill_amp not in ("auto", "bf16", "none"):
-        raise ConfigError(f"train.distill_amp must be auto, bf16 or none, got {t.distill_amp!r}")
+    check_amp("train.distill_amp", t.distill_amp)
     if label_mode == "multi_target":
         raise ConfigError("train.distill_from does not combine with data.label_mode=multi_target")
 
@@ -37,7 +37,7 @@ def teacher_probs(
             f"{', '.join(labels.names)}: distil from a teacher trained on the same classes"
         )
     logits = predict_logits(teacher, images, teacher.data_config, device, batch, amp)
-    return torch.softmax(logits / temperature, dim=1).numpy().astype(np.float32)
+    return torch.softmax(logits / temperature, dim=1).numpy()
 
 
 def blend(targets: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:

@@ -52,13 +52,13 @@ def _prepare_run_dir(run_dir: Path, resume: bool, exist_ok: bool) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, amp: bool, log) -> EpochData:
+def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, log) -> EpochData:
     images = torch.from_numpy(np.ascontiguousarray(train.images)).unsqueeze(1).to(device)
     soft = targets_of(train, n_classes)
     t = cfg.train
     if t.distill_from:
         t0 = time.perf_counter()
-        teacher_amp = amp if t.distill_amp == "auto" else t.distill_amp == "bf16"
+        teacher_amp = devmod.use_teacher_amp(t, device)
         probs = teacher_probs(
             t.distill_from, train.images, train.label_space, t.distill_temperature, device, teacher_amp
         )
@@ -135,7 +135,7 @@ def fit(
     if cl:
         model = model.to(memory_format=torch.channels_last)
     opt = make_optimizer(cfg, model)
-    data = _epoch_data(train, n_classes, cfg, device, amp, log)
+    data = _epoch_data(train, n_classes, cfg, device, log)
     bs = cfg.train.batch_size
     steps_per_epoch = max(1, len(train) // world // bs)
     total_steps = steps_per_epoch * cfg.train.epochs

@@ -38,15 +38,15 @@ def _recipe(tr: dict) -> str:
     """One line of a training stage's recipe, from the config recorded with it."""
     cfg = tr.get("config") or {}
     opt, sched, train = cfg.get("optim", {}), cfg.get("schedule", {}), cfg.get("train", {})
-    ema = f", EMA of the weights (decay {train['ema']})" if train.get("ema") else ""
+    extras = f", EMA of the weights (decay {train['ema']})" if train.get("ema") else ""
     if train.get("distill_from"):
-        ema += (
+        extras += (
             f", distilled from `{train['distill_from']}` (teacher share {train.get('distill_weight')}, "
             f"temperature {train.get('distill_temperature')})"
         )
     return (
         f"{opt.get('name', '?')} lr {opt.get('lr', '?')}, {sched.get('name', '?')} schedule, "
-        f"batch {train.get('batch_size', '?')}, label smoothing {train.get('label_smoothing', '?')}{ema}, "
+        f"batch {train.get('batch_size', '?')}, label smoothing {train.get('label_smoothing', '?')}{extras}, "
         f"{tr['epochs']} epochs; augmentation {cfg.get('augment', {})}"
     )
 
