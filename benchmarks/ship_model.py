@@ -38,10 +38,15 @@ def faces_per_second(backend, batch: int, seconds: float = 3.0) -> float:
     return n / (time.perf_counter() - t)
 
 
-def training_summary(run: Path) -> dict:
+def best_epoch_row(run: Path) -> tuple[list[dict], dict]:
+    """A run's history.csv rows and the row of its best epoch by validation accuracy."""
     with open(run / "history.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    best = max(rows, key=lambda r: float(r["val_acc"]))
+    return rows, max(rows, key=lambda r: float(r["val_acc"]))
+
+
+def training_summary(run: Path) -> dict:
+    rows, best = best_epoch_row(run)
     return {
         "epochs": len(rows),
         "hours": sum(float(r["seconds"]) for r in rows) / 3600,
@@ -58,13 +63,34 @@ def training_summary(run: Path) -> dict:
 
 
 def parent_stage(parent: dict) -> dict:
-    """The training stage of the model a run was fine-tuned from, as its metrics.json records it."""
+    """The training stage of the model a run was fine-tuned from, as its metrics.json records it (with the stages
+    that model was itself fine-tuned from)."""
     tr = parent["training"]
     return {
         "name": parent["name"],
         "publictest_accuracy": parent["publictest"]["accuracy"],
         "publictest_macro_f1": parent["publictest"]["macro_f1"],
-        **{k: tr[k] for k in ("epochs", "hours", "best_epoch", "device", "config") if k in tr},
+        **{k: tr[k] for k in ("epochs", "hours", "best_epoch", "device", "config", "init_from") if k in tr},
+    }
+
+
+def run_stage(run: Path, device: str, earlier: dict | None) -> dict:
+    """An intermediate fine-tuning run that was never shipped: its recipe, compute and the PublicTest accuracy of
+    its selected epoch as the trainer measured it (history.csv), fine-tuned from `earlier`."""
+    import yaml
+
+    summary = training_summary(run)
+    _, best = best_epoch_row(run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    return {
+        "name": config.get("name", run.name),
+        "run": run.name,
+        "publictest_accuracy": float(best["val_acc"]),
+        "publictest_macro_f1": float(best["val_macro_f1"]),
+        **{k: summary[k] for k in ("epochs", "hours", "best_epoch")},
+        "device": device,
+        "config": config,
+        **({"init_from": earlier} if earlier else {}),
     }
 
 
@@ -81,8 +107,18 @@ def main() -> None:
         help="metrics.json of the shipped model the run was fine-tuned from (read before anything is "
         "overwritten): its training stage is kept in metrics.json and the model card",
     )
+    ap.add_argument(
+        "--stage",
+        type=Path,
+        action="append",
+        default=[],
+        help="an unshipped run between the parent and RUN (repeatable, oldest first): RUN was fine-tuned from "
+        "the last one, each from the one before, the first from --parent-metrics",
+    )
     args = ap.parse_args()
-    parent = json.loads(args.parent_metrics.read_text()) if args.parent_metrics else None
+    earlier = parent_stage(json.loads(args.parent_metrics.read_text())) if args.parent_metrics else None
+    for stage in args.stage:
+        earlier = run_stage(stage, args.device_note, earlier)
     torch.set_num_threads(2)
     from ferkit.backends import TorchBackend
     from ferkit.data import load_dataset
@@ -197,7 +233,7 @@ def main() -> None:
             **training_summary(args.run),
             "device": args.device_note,
             "config": meta.get("config"),
-            **({"init_from": parent_stage(parent)} if parent else {}),
+            **({"init_from": earlier} if earlier else {}),
         },
         "reference_prediction": reference,
         "measured_on": machine(),

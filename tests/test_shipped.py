@@ -106,4 +106,33 @@ def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
     assert "| pre-training compute | a lent GPU, 12.0 min for 190 epochs (best epoch 184) |" in card
     assert "| fine-tuning compute | this CPU," in card and "for 6 epochs |" in card
     assert "distilled from `teacher.safetensors` (teacher share 0.5, temperature" in card
+    cfg["train"]["distill_from"] = ["a.safetensors", "b.safetensors"]
+    assert "distilled from `a.safetensors` + `b.safetensors` (an ensemble: probabilities averaged)" in (
+        render_card([tuned])
+    )
     assert "| recipe |" not in render_card([tuned]) and "| recipe |" in render_card([m])
+
+
+def test_model_card_lists_every_earlier_stage_oldest_first():
+    """A model fine-tuned in two stages (the second from an unshipped run) names pre-training, the intermediate
+    run with the trainer's figure, and the final fine-tuning, in training order."""
+    from ferkit.weights.card import render_card
+
+    m = json.loads((WEIGHTS_DIR / "default.metrics.json").read_text())
+    cfg = m["training"]["config"]
+    shipped = {"name": "default", "publictest_accuracy": 0.7116, "publictest_macro_f1": 0.70, "epochs": 190}
+    shipped.update(hours=0.21, best_epoch=184, device="a lent GPU", config=cfg)
+    run = {"name": "ema_stage", "run": "ema_ft", "publictest_accuracy": 0.7194, "publictest_macro_f1": 0.70}
+    run.update(epochs=5, hours=1.0, best_epoch=4, device="this CPU", config=cfg, init_from=shipped)
+    card = render_card([{**m, "training": {**m["training"], "device": "this CPU", "init_from": run}}])
+    pre = card.index("| pre-training | `default` as shipped before (71.16 % PublicTest)")
+    mid = card.index(
+        "| fine-tuning stage 1 | run `ema_stage` (71.94 % PublicTest by the trainer's evaluation"
+    )
+    assert (
+        pre
+        < mid
+        < card.index("| fine-tuning stage 1 compute | this CPU, 1.00 h for 5 epochs (best epoch 4) |")
+    )
+    assert mid < card.index("| fine-tuning | ") < card.index("| fine-tuning compute | this CPU,")
+    assert "fine-tuning stage 2" not in card

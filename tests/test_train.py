@@ -366,6 +366,17 @@ def test_distillation_blends_the_teachers_predictions_into_the_targets(tmp_path,
     assert not np.allclose(seen["targets"].numpy(), onehot)
     assert read_checkpoint_meta(res.best_path)["config"]["train"]["distill_from"] == str(teacher.best_path)
 
+    # two teachers: an ensemble whose softened probabilities are averaged
+    second = fit(_cfg("train.epochs=1", "train.seed=5"), tmp_path / "t2", train=train, val=val, quiet=True)
+    pair = f"train.distill_from=[{teacher.best_path}, {second.best_path}]"
+    fit(_cfg("train.epochs=1", *opts[1:], pair), tmp_path / "s2", train=train, val=val, quiet=True)
+    s_model = load_model(second.best_path)
+    probs2 = torch.softmax(
+        predict_logits(s_model, train.images, s_model.data_config, "cpu") / 2, dim=1
+    ).numpy()
+    assert not np.allclose(probs, probs2, atol=1e-3)
+    np.testing.assert_allclose(seen["targets"].numpy(), 0.3 * onehot + 0.7 * (probs + probs2) / 2, atol=1e-5)
+
     ck_train = train.subset(np.arange(len(train)))
     ck_train.label_space = CKPLUS7
     with pytest.raises(ModelError, match="the teacher predicts angry, disgust"):
@@ -376,6 +387,7 @@ def test_distillation_blends_the_teachers_predictions_into_the_targets(tmp_path,
         ("train.distill_weight=0", "distill_weight"),
         ("train.distill_temperature=-1", "temperature"),
         ("train.distill_amp=fp8", "distill_amp"),
+        ("train.distill_from=[]", "empty list"),
     ):
         with pytest.raises(ConfigError, match=msg):
             fit(_cfg("train.epochs=1", *opts, bad), tmp_path / "bad", train=train, val=val, quiet=True)

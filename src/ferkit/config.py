@@ -93,7 +93,9 @@ class TrainCfg:
     eval_batch_size: int = 512
     checkpoint_dtype: str = "float32"  # float32 or float16 storage of best/last weights
     save_every: int = 1  # epochs between saves of last + optimizer state; best on every improvement
-    distill_from: str | None = None  # teacher checkpoint: its soft predictions join the training targets
+    # teacher checkpoint, or a list of them (an ensemble: their softened probabilities are averaged), whose soft
+    # predictions join the training targets
+    distill_from: str | list[str] | None = None
     distill_weight: float = 0.5  # share of the teacher in each target (the rest: the dataset's label)
     distill_temperature: float = 2.0  # softmax temperature of the teacher's logits
     distill_amp: str = "auto"  # the teacher's pass: auto (as train.amp), bf16, none
@@ -205,6 +207,10 @@ def _coerce(tp, value, where: str, key: str):
         if not isinstance(value, (list, tuple)) or len(value) != len(args):
             raise ConfigError(f"{where}: {key!r} must be a list of {len(args)} values, got {value!r}")
         return tuple(_coerce(a, v, where, key) for a, v in zip(args, value, strict=False))
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: {key!r} must be a list, got {value!r}")
+        return [_coerce(args[0], v, where, key) for v in value]
     if tp is dict or origin is dict:
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {key!r} must be a mapping, got {value!r}")

@@ -1,5 +1,6 @@
 """Offline knowledge distillation: a teacher checkpoint's predictions on the clean training images, softened by a
-temperature and blended into the training targets once, before the first epoch. The student then trains on those
+temperature and blended into the training targets once, before the first epoch. Several teachers form an ensemble:
+their softened probabilities are averaged. The student then trains on those
 soft targets with its usual augmentation, mixup and label smoothing (no teacher forward pass per step)."""
 
 from __future__ import annotations
@@ -15,7 +16,14 @@ from ferkit.train.device import check_amp
 from ferkit.train.loop import predict_logits
 
 
+def teacher_paths(distill_from: str | list[str]) -> list[str]:
+    """train.distill_from as a list of checkpoint paths (one teacher or an ensemble)."""
+    return [distill_from] if isinstance(distill_from, str) else list(distill_from)
+
+
 def check_distill_cfg(t: TrainCfg, label_mode: str | None) -> None:
+    if t.distill_from is not None and not teacher_paths(t.distill_from):
+        raise ConfigError("train.distill_from is an empty list: name a teacher checkpoint or leave it out")
     if not 0 < t.distill_weight <= 1:
         raise ConfigError(f"train.distill_weight must be in (0, 1], got {t.distill_weight}")
     if t.distill_temperature <= 0:
@@ -26,18 +34,29 @@ def check_distill_cfg(t: TrainCfg, label_mode: str | None) -> None:
 
 
 def teacher_probs(
-    path: str, images: np.ndarray, labels: LabelSpace, temperature: float, device, amp: bool, batch: int = 512
+    paths: str | list[str],
+    images: np.ndarray,
+    labels: LabelSpace,
+    temperature: float,
+    device,
+    amp: bool,
+    batch: int = 512,
 ) -> np.ndarray:
-    """float32 N×C: softmax(teacher logits / temperature) on uint8 crops N×H×W, in the student's label order."""
-    teacher = load_model(path).to(device)
-    names = list(teacher.data_config.labels.names)
-    if names != list(labels.names):
-        raise ModelError(
-            f"{path}: the teacher predicts {', '.join(names)}; the training data has "
-            f"{', '.join(labels.names)}: distil from a teacher trained on the same classes"
-        )
-    logits = predict_logits(teacher, images, teacher.data_config, device, batch, amp)
-    return torch.softmax(logits / temperature, dim=1).numpy()
+    """float32 N×C: softmax(teacher logits / temperature) on uint8 crops N×H×W, in the student's label order,
+    averaged over the teachers when `paths` names several."""
+    total = None
+    for path in teacher_paths(paths):
+        teacher = load_model(path).to(device)
+        names = list(teacher.data_config.labels.names)
+        if names != list(labels.names):
+            raise ModelError(
+                f"{path}: the teacher predicts {', '.join(names)}; the training data has "
+                f"{', '.join(labels.names)}: distil from a teacher trained on the same classes"
+            )
+        logits = predict_logits(teacher, images, teacher.data_config, device, batch, amp)
+        probs = torch.softmax(logits / temperature, dim=1)
+        total = probs if total is None else total + probs
+    return (total / len(teacher_paths(paths))).numpy()
 
 
 def blend(targets: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:

@@ -17,7 +17,7 @@ from ferkit.models import save_checkpoint
 from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
 from ferkit.train.data_setup import load_train_val, targets_of
-from ferkit.train.distill import blend, check_distill_cfg, teacher_probs
+from ferkit.train.distill import blend, check_distill_cfg, teacher_paths, teacher_probs
 from ferkit.train.ema import ema_init
 from ferkit.train.loop import EpochData, train_one_epoch, validate
 from ferkit.train.losses import balanced_class_weights
@@ -64,8 +64,9 @@ def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, log) -> 
         )
         soft = blend(soft, probs, t.distill_weight)
         agree = float((probs.argmax(1) == train.labels).mean())
+        teachers = " + ".join(teacher_paths(t.distill_from))
         log(
-            f"distilling from {t.distill_from}: the teacher agrees with {agree:.1%} of the training labels "
+            f"distilling from {teachers}: the teacher agrees with {agree:.1%} of the training labels "
             f"(weight {t.distill_weight}, temperature {t.distill_temperature}, {time.perf_counter() - t0:.0f} s)"
         )
     targets = torch.from_numpy(soft).to(device)

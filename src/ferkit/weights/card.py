@@ -40,14 +40,43 @@ def _recipe(tr: dict) -> str:
     opt, sched, train = cfg.get("optim", {}), cfg.get("schedule", {}), cfg.get("train", {})
     extras = f", EMA of the weights (decay {train['ema']})" if train.get("ema") else ""
     if train.get("distill_from"):
+        teachers = train["distill_from"]
+        teachers = [teachers] if isinstance(teachers, str) else teachers
+        ensemble = " (an ensemble: probabilities averaged)" if len(teachers) > 1 else ""
         extras += (
-            f", distilled from `{train['distill_from']}` (teacher share {train.get('distill_weight')}, "
-            f"temperature {train.get('distill_temperature')})"
+            f", distilled from {' + '.join(f'`{t}`' for t in teachers)}{ensemble} (teacher share "
+            f"{train.get('distill_weight')}, temperature {train.get('distill_temperature')})"
         )
     return (
         f"{opt.get('name', '?')} lr {opt.get('lr', '?')}, {sched.get('name', '?')} schedule, "
         f"batch {train.get('batch_size', '?')}, label smoothing {train.get('label_smoothing', '?')}{extras}, "
         f"{tr['epochs']} epochs; augmentation {cfg.get('augment', {})}"
+    )
+
+
+def _earlier_stages(tr: dict) -> list[dict]:
+    """The stages a model was fine-tuned from (each stage's `init_from` names the one before), oldest first."""
+    chain, stage = [], tr.get("init_from")
+    while stage:
+        chain.append(stage)
+        stage = stage.get("init_from")
+    return chain[::-1]
+
+
+def _stage_rows(i: int, stage: dict) -> str:
+    """Recipe and compute rows of an earlier stage: the first is pre-training, later ones fine-tuning stages.
+    A shipped model's stage was measured by ship_model.py; an unshipped run's by the trainer's own evaluation."""
+    title = "pre-training" if i == 0 else f"fine-tuning stage {i}"
+    acc = _pct(stage["publictest_accuracy"])
+    what = (
+        f"run `{stage['name']}` ({acc} PublicTest by the trainer's evaluation of its best epoch)"
+        if "run" in stage
+        else f"`{stage['name']}` as shipped before ({acc} PublicTest)"
+    )
+    return (
+        f"| {title} | {what}: {_recipe(stage)} |\n"
+        f"| {title} compute | {stage['device']}, {_duration(stage['hours'])} for {stage['epochs']} "
+        f"epochs (best epoch {stage['best_epoch']}) |\n"
     )
 
 
@@ -80,15 +109,8 @@ def _section(m: dict) -> str:
         for k, v in sp.items()
         if isinstance(v, (int, float))
     )
-    stages = ""
     parent = tr.get("init_from")
-    if parent:
-        stages = (
-            f"| pre-training | `{parent['name']}` as shipped before ({_pct(parent['publictest_accuracy'])} "
-            f"PublicTest): {_recipe(parent)} |\n"
-            f"| pre-training compute | {parent['device']}, {_duration(parent['hours'])} for {parent['epochs']} "
-            f"epochs (best epoch {parent['best_epoch']}) |\n"
-        )
+    stages = "".join(_stage_rows(i, s) for i, s in enumerate(_earlier_stages(tr)))
     return f"""## `{m["name"]}` — {m["architecture"]}
 | | |
 |---|---|
