@@ -391,3 +391,32 @@ def test_distillation_blends_the_teachers_predictions_into_the_targets(tmp_path,
     ):
         with pytest.raises(ConfigError, match=msg):
             fit(_cfg("train.epochs=1", *opts, bad), tmp_path / "bad", train=train, val=val, quiet=True)
+
+
+def test_teacher_logits_are_cached_per_checkpoint_and_images(tmp_path, monkeypatch, cache_dir):
+    """A second distillation from the same teacher on the same images reads its logits from the cache; other
+    images, or a corrupt cache file, make the teacher run again."""
+    import ferkit.train.distill as distill
+
+    ds = bar_dataset(6, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    teacher = fit(_cfg("train.epochs=1"), tmp_path / "t", train=train, val=val, quiet=True)
+    calls = []
+    real = distill.predict_logits
+    monkeypatch.setattr(distill, "predict_logits", lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = distill.teacher_probs(str(teacher.best_path), train.images, train.label_space, 2.0, "cpu", False)
+    again = distill.teacher_probs(str(teacher.best_path), train.images, train.label_space, 2.0, "cpu", False)
+    assert len(calls) == 1 and list(cache_dir.glob("teacher-*.npy"))
+    np.testing.assert_allclose(first, again, atol=1e-6)
+    hotter = distill.teacher_probs(str(teacher.best_path), train.images, train.label_space, 4.0, "cpu", False)
+    assert len(calls) == 1 and not np.allclose(first, hotter)  # temperature applies after the cache
+    distill.teacher_probs(str(teacher.best_path), train.images[:5], train.label_space, 2.0, "cpu", False)
+    assert len(calls) == 2
+    for f in cache_dir.glob("teacher-*.npy"):
+        f.write_bytes(b"not an array")
+    with pytest.warns(UserWarning, match="ignoring unreadable teacher cache"):
+        redo = distill.teacher_probs(
+            str(teacher.best_path), train.images, train.label_space, 2.0, "cpu", False
+        )
+    assert len(calls) == 3
+    np.testing.assert_allclose(first, redo, atol=1e-6)

@@ -1,14 +1,19 @@
 """Offline knowledge distillation: a teacher checkpoint's predictions on the clean training images, softened by a
 temperature and blended into the training targets once, before the first epoch. Several teachers form an ensemble:
-their softened probabilities are averaged. The student then trains on those
+their softened probabilities are averaged. Each teacher's logits on a training set are cached on disk (keyed by the
+checkpoint's and the images' bytes), so distilling again from the same teachers skips their forward passes. The student then trains on those
 soft targets with its usual augmentation, mixup and label smoothing (no teacher forward pass per step)."""
 
 from __future__ import annotations
+
+import hashlib
+import warnings
 
 import numpy as np
 import torch
 
 from ferkit.config import TrainCfg
+from ferkit.data.cache import cache_dir
 from ferkit.errors import ConfigError, ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models import load_model
@@ -46,17 +51,46 @@ def teacher_probs(
     averaged over the teachers when `paths` names several."""
     total = None
     for path in teacher_paths(paths):
-        teacher = load_model(path).to(device)
-        names = list(teacher.data_config.labels.names)
-        if names != list(labels.names):
-            raise ModelError(
-                f"{path}: the teacher predicts {', '.join(names)}; the training data has "
-                f"{', '.join(labels.names)}: distil from a teacher trained on the same classes"
-            )
-        logits = predict_logits(teacher, images, teacher.data_config, device, batch, amp)
+        logits = teacher_logits(path, images, labels, device, amp, batch)
         probs = torch.softmax(logits / temperature, dim=1)
         total = probs if total is None else total + probs
     return (total / len(teacher_paths(paths))).numpy()
+
+
+def _teacher_cache_file(path: str, images: np.ndarray, amp: bool):
+    h = hashlib.sha256(f"teacher-logits-v1\0{amp}\0{images.shape}\0".encode())
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 22), b""):
+            h.update(chunk)
+    h.update(np.ascontiguousarray(images).tobytes())
+    return cache_dir() / f"teacher-{h.hexdigest()[:32]}.npy"
+
+
+def teacher_logits(path: str, images: np.ndarray, labels: LabelSpace, device, amp: bool, batch: int = 512):
+    """float32 N×C logits of one teacher, checked to predict the student's classes; read from the cache when
+    this checkpoint has scored these images before (a failed cache read or write only warns)."""
+    teacher = load_model(path)
+    names = list(teacher.data_config.labels.names)
+    if names != list(labels.names):
+        raise ModelError(
+            f"{path}: the teacher predicts {', '.join(names)}; the training data has "
+            f"{', '.join(labels.names)}: distil from a teacher trained on the same classes"
+        )
+    cached = _teacher_cache_file(path, images, amp)
+    if cached.is_file():
+        try:
+            logits = np.load(cached, allow_pickle=False)
+            if logits.shape == (len(images), len(names)):
+                return torch.from_numpy(logits)
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"ignoring unreadable teacher cache {cached}: {exc}", stacklevel=2)
+    logits = predict_logits(teacher.to(device), images, teacher.data_config, device, batch, amp)
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        np.save(cached, logits.numpy().astype(np.float32))
+    except OSError as exc:
+        warnings.warn(f"could not write the teacher cache {cached}: {exc}", stacklevel=2)
+    return logits
 
 
 def blend(targets: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
