@@ -45,8 +45,8 @@ def best_epoch_row(run: Path) -> tuple[list[dict], dict]:
     return rows, max(rows, key=lambda r: float(r["val_acc"]))
 
 
-def training_summary(run: Path) -> dict:
-    rows, best = best_epoch_row(run)
+def training_summary(rows: list[dict], best: dict) -> dict:
+    """Epochs, hours, best epoch and the accuracy curve of a run, from best_epoch_row()."""
     return {
         "epochs": len(rows),
         "hours": sum(float(r["seconds"]) for r in rows) / 3600,
@@ -79,8 +79,8 @@ def run_stage(run: Path, device: str, earlier: dict | None) -> dict:
     its selected epoch as the trainer measured it (history.csv), fine-tuned from `earlier`."""
     import yaml
 
-    summary = training_summary(run)
-    _, best = best_epoch_row(run)
+    rows, best = best_epoch_row(run)
+    summary = training_summary(rows, best)
     config = yaml.safe_load((run / "config.yaml").read_text())
     return {
         "name": config.get("name", run.name),
@@ -230,7 +230,7 @@ def main() -> None:
         },
         "speed_cpu": speed,
         "training": {
-            **training_summary(args.run),
+            **training_summary(*best_epoch_row(args.run)),
             "device": args.device_note,
             "config": meta.get("config"),
             **({"init_from": earlier} if earlier else {}),

@@ -420,3 +420,5 @@ def test_teacher_logits_are_cached_per_checkpoint_and_images(tmp_path, monkeypat
         )
     assert len(calls) == 3
     np.testing.assert_allclose(first, redo, atol=1e-6)
+    shipped = distill.teacher_probs("fast", train.images, train.label_space, 2.0, "cpu", False)
+    assert shipped.shape == first.shape and len(calls) == 4  # a shipped model's name is a teacher too

@@ -245,5 +245,12 @@ def _coerce(tp, value, where: str, key: str):
     return value
 
 
+def teacher_paths(distill_from: str | list[str] | None) -> list[str]:
+    """train.distill_from as a list of checkpoint paths (one teacher, an ensemble, or none)."""
+    if distill_from is None:
+        return []
+    return [distill_from] if isinstance(distill_from, str) else list(distill_from)
+
+
 def save_config(cfg: Config, path: str | Path) -> None:
     Path(path).write_text(yaml.safe_dump(config_to_dict(cfg), sort_keys=False))

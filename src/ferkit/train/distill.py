@@ -1,8 +1,8 @@
 """Offline knowledge distillation: a teacher checkpoint's predictions on the clean training images, softened by a
 temperature and blended into the training targets once, before the first epoch. Several teachers form an ensemble:
-their softened probabilities are averaged. Each teacher's logits on a training set are cached on disk (keyed by the
-checkpoint's and the images' bytes), so distilling again from the same teachers skips their forward passes. The student then trains on those
-soft targets with its usual augmentation, mixup and label smoothing (no teacher forward pass per step)."""
+their softened probabilities are averaged. Each teacher's logits on a training set are cached on disk (keyed by its
+weights, preprocessing and the images' bytes), so distilling again from the same teachers skips their forward
+passes. The student then trains on those soft targets with its usual augmentation, mixup and label smoothing (no teacher forward pass per step)."""
 
 from __future__ import annotations
 
@@ -12,18 +12,13 @@ import warnings
 import numpy as np
 import torch
 
-from ferkit.config import TrainCfg
+from ferkit.config import TrainCfg, teacher_paths
 from ferkit.data.cache import cache_dir
 from ferkit.errors import ConfigError, ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models import load_model
 from ferkit.train.device import check_amp
 from ferkit.train.loop import predict_logits
-
-
-def teacher_paths(distill_from: str | list[str]) -> list[str]:
-    """train.distill_from as a list of checkpoint paths (one teacher or an ensemble)."""
-    return [distill_from] if isinstance(distill_from, str) else list(distill_from)
 
 
 def check_distill_cfg(t: TrainCfg, label_mode: str | None) -> None:
@@ -49,26 +44,32 @@ def teacher_probs(
 ) -> np.ndarray:
     """float32 N×C: softmax(teacher logits / temperature) on uint8 crops N×H×W, in the student's label order,
     averaged over the teachers when `paths` names several."""
-    total = None
-    for path in teacher_paths(paths):
-        logits = teacher_logits(path, images, labels, device, amp, batch)
-        probs = torch.softmax(logits / temperature, dim=1)
-        total = probs if total is None else total + probs
-    return (total / len(teacher_paths(paths))).numpy()
-
-
-def _teacher_cache_file(path: str, images: np.ndarray, amp: bool):
-    h = hashlib.sha256(f"teacher-logits-v1\0{amp}\0{images.shape}\0".encode())
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 22), b""):
-            h.update(chunk)
+    paths = teacher_paths(paths)
+    h = hashlib.sha256(f"{images.shape}\0{images.dtype}\0".encode())
     h.update(np.ascontiguousarray(images).tobytes())
+    images_digest = h.hexdigest()
+    total = 0
+    for path in paths:
+        logits = teacher_logits(path, images, images_digest, labels, device, amp, batch)
+        total = total + torch.softmax(logits / temperature, dim=1)
+    return (total / len(paths)).numpy()
+
+
+def _teacher_cache_file(teacher, images_digest: str, amp: bool):
+    """Cache file of one teacher's logits: keyed by its weights, its preprocessing, the images and the amp mode."""
+    h = hashlib.sha256(f"teacher-logits-v2\0{amp}\0{images_digest}\0".encode())
+    h.update(repr(teacher.data_config.to_dict()).encode())
+    for name, t in teacher.state_dict().items():
+        h.update(name.encode())
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return cache_dir() / f"teacher-{h.hexdigest()[:32]}.npy"
 
 
-def teacher_logits(path: str, images: np.ndarray, labels: LabelSpace, device, amp: bool, batch: int = 512):
+def teacher_logits(
+    path: str, images: np.ndarray, images_digest: str, labels: LabelSpace, device, amp: bool, batch: int = 512
+) -> torch.Tensor:
     """float32 N×C logits of one teacher, checked to predict the student's classes; read from the cache when
-    this checkpoint has scored these images before (a failed cache read or write only warns)."""
+    these weights have scored these images before (a failed cache read or write only warns)."""
     teacher = load_model(path)
     names = list(teacher.data_config.labels.names)
     if names != list(labels.names):
@@ -76,7 +77,7 @@ def teacher_logits(path: str, images: np.ndarray, labels: LabelSpace, device, am
             f"{path}: the teacher predicts {', '.join(names)}; the training data has "
             f"{', '.join(labels.names)}: distil from a teacher trained on the same classes"
         )
-    cached = _teacher_cache_file(path, images, amp)
+    cached = _teacher_cache_file(teacher, images_digest, amp)
     if cached.is_file():
         try:
             logits = np.load(cached, allow_pickle=False)

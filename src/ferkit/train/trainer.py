@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.config import Config, config_to_dict, save_config
+from ferkit.config import Config, config_to_dict, save_config, teacher_paths
 from ferkit.data import FerDataset
 from ferkit.errors import TrainingError
 from ferkit.models import save_checkpoint
 from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
 from ferkit.train.data_setup import load_train_val, targets_of
-from ferkit.train.distill import blend, check_distill_cfg, teacher_paths, teacher_probs
+from ferkit.train.distill import blend, check_distill_cfg, teacher_probs
 from ferkit.train.ema import ema_init
 from ferkit.train.loop import EpochData, train_one_epoch, validate
 from ferkit.train.losses import balanced_class_weights

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ferkit.config import teacher_paths
+
 LIMITATIONS = """\
 ## Limitations — read before use
 - **Noisy labels.** FER2013 was collected by web image search and labelled once; its labels are noisy (human
@@ -40,8 +42,7 @@ def _recipe(tr: dict) -> str:
     opt, sched, train = cfg.get("optim", {}), cfg.get("schedule", {}), cfg.get("train", {})
     extras = f", EMA of the weights (decay {train['ema']})" if train.get("ema") else ""
     if train.get("distill_from"):
-        teachers = train["distill_from"]
-        teachers = [teachers] if isinstance(teachers, str) else teachers
+        teachers = teacher_paths(train["distill_from"])
         ensemble = " (an ensemble: probabilities averaged)" if len(teachers) > 1 else ""
         extras += (
             f", distilled from {' + '.join(f'`{t}`' for t in teachers)}{ensemble} (teacher share "
