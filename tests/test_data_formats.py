@@ -574,7 +574,33 @@ def test_modified_file_is_read_again(kaggle_dir, cache_dir):
     i = second.sources.tolist().index(rel)
     assert not np.array_equal(first.images[i], second.images[i])
     assert np.abs(second.images[i].astype(int) - 77).max() <= 2
-    assert len(list(cache_dir.glob("*.npz"))) == 2
+    assert len(list(cache_dir.glob("*.npz"))) == 1  # the stale entry is replaced, not kept beside the new one
+
+
+def test_recopied_dataset_replaces_its_cache_entry_and_keeps_others(kaggle_dir, ferplus_dir, cache_dir):
+    load_dataset(ferplus_dir)
+    load_dataset(kaggle_dir)
+    before = sorted(p.name for p in cache_dir.glob("*.npz"))
+    for path in kaggle_dir.rglob("*.jpg"):  # a fresh copy of the folder: every mtime changes
+        st = os.stat(path)
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    load_dataset(kaggle_dir)
+    after = sorted(p.name for p in cache_dir.glob("*.npz"))
+    assert len(before) == len(after) == 2
+    assert len(set(before) & set(after)) == 1  # the FER+ entry is untouched; the FER2013 one was replaced
+    load_dataset(kaggle_dir, cache=True)
+    assert sorted(p.name for p in cache_dir.glob("*.npz")) == after
+
+
+def test_unreachable_entries_of_older_versions_are_removed(kaggle_dir, cache_dir):
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    legacy = cache_dir / ("0123456789abcdef" * 2 + ".npz")
+    legacy.write_bytes(b"x")
+    kept = cache_dir / "teacher-0123.npy"
+    kept.write_bytes(b"x")
+    load_dataset(kaggle_dir)
+    assert not legacy.exists() and kept.exists()
+    assert len(list(cache_dir.glob("*.npz"))) == 1
 
 
 def test_touched_file_changes_the_key(kaggle_dir, cache_dir, monkeypatch):

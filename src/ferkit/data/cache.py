@@ -1,7 +1,10 @@
 """On-disk cache of loaded datasets: one uncompressed .npz per (format, options, file list with sizes and mtimes).
 
-The cache lives in $FERKIT_CACHE_DIR, else ~/.cache/ferkit/datasets. A failed write only warns: the data is
-already loaded.
+The cache lives in $FERKIT_CACHE_DIR, else ~/.cache/ferkit/datasets. A file is named `<scope>-<content>.npz`:
+the scope hashes the format, dataset folder and options, the content hashes the file list. Writing a new
+content for a scope deletes the older ones, so a dataset that is edited, re-extracted or re-copied (which
+changes every mtime) replaces its cache entry instead of adding one more copy of the whole dataset.
+A failed write only warns: the data is already loaded.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from ferkit.data.files import FileEntry
 from ferkit.data.packed import dataset_arrays, dataset_from_npz, write_npz
 
 CACHE_VERSION = 1
+LEGACY_NAME = re.compile(r"[0-9a-f]{32}")  # ferkit <= 0.3.1 named entries by one hash: no longer reachable
 
 
 def cache_dir() -> Path:
@@ -27,10 +32,10 @@ def cache_dir() -> Path:
 
 
 def cache_key(fmt: str, root: Path, files: list[FileEntry], options: dict) -> str:
-    h = hashlib.sha256()
-    h.update(
+    scope = hashlib.sha256(
         json.dumps([CACHE_VERSION, fmt, str(root.resolve()), options], sort_keys=True, default=str).encode()
-    )
+    ).hexdigest()[:12]
+    h = hashlib.sha256()
     for f in files:
         h.update(f"{f.rel}\0{f.size}\0{f.mtime_ns}\n".encode())
     if root.is_dir():  # class folders (even empty ones) shape the label space
@@ -38,7 +43,7 @@ def cache_key(fmt: str, root: Path, files: list[FileEntry], options: dict) -> st
             p for p in root.iterdir() if p.is_dir()
         ):
             h.update(f"dir:{d.relative_to(root)}\n".encode())
-    return h.hexdigest()[:32]
+    return f"{scope}-{h.hexdigest()[:20]}"
 
 
 def load_cached(key: str) -> FerDataset | None:
@@ -60,3 +65,9 @@ def save_cached(key: str, ds: FerDataset) -> None:
         write_npz(directory / f"{key}.npz", dataset_arrays(ds))
     except OSError as exc:
         warnings.warn(f"could not write the dataset cache in {directory}: {exc}", stacklevel=2)
+        return
+    scope = key.split("-", 1)[0]
+    for stale in directory.glob("*.npz"):
+        superseded = stale.name.startswith(f"{scope}-") and stale.name != f"{key}.npz"
+        if superseded or LEGACY_NAME.fullmatch(stale.stem):
+            stale.unlink(missing_ok=True)
