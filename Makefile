@@ -10,10 +10,12 @@ STAMP  := $(VENV)/.installed
 venv: $(STAMP)
 
 # CPU torch first (2.13.0 lies on this disk); a bare `torch` requirement would pull a multi-GB CUDA build.
+# Elsewhere on Linux, PyPI's torch is the CUDA build: `make venv TORCH_INDEX=https://download.pytorch.org/whl/cpu`.
+TORCH_INDEX ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q torch==2.13.0 $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 

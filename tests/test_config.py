@@ -53,6 +53,35 @@ def test_wrong_types(override, message):
         load_config(None, [override])
 
 
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("train.select_metric=val_f1", r"train.select_metric='val_f1'.*did you mean 'val_macro_f1'"),
+        ("train.device=gpu", r"train.device='gpu' is not a device"),
+        ("train.checkpoint_dtype=fp16", r"train.checkpoint_dtype='fp16'.*float16"),
+        ("train.amp=fp16", r"train.amp='fp16'.*auto, bf16, none"),
+        ("train.sampler=weighted", r"train.sampler"),
+    ],
+)
+def test_values_outside_a_keys_choices_are_named_when_the_config_is_read(override, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, [override])
+
+
+def test_fit_checks_choices_of_a_config_built_in_python_before_creating_the_run(tmp_path):
+    from ferkit.train import fit
+
+    cfg = load_config(None)
+    cfg.train.select_metric = "val_f1"
+    with pytest.raises(ConfigError, match="select_metric"):
+        fit(cfg, tmp_path / "run", data_path=tmp_path / "no-data")
+    assert not (tmp_path / "run").exists()
+
+
+def test_device_choices_accept_indexed_cuda():
+    assert load_config(None, ["train.device=cuda:1"]).train.device == "cuda:1"
+
+
 def test_missing_and_bad_yaml(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         load_config(tmp_path / "none.yaml")

@@ -67,9 +67,24 @@ def test_parity_failure_raises(tmp_path, monkeypatch):
     import ferkit.export as export
 
     monkeypatch.setattr(export, "parity", lambda *a, **k: 0.5)
-    with pytest.raises(ModelError, match="disagree"):
+    (tmp_path / "bad.onnx").write_bytes(b"an earlier export")
+    with pytest.raises(ModelError, match="disagree.*nothing was written"):
         export_onnx(create_model("seed_cnn4c3f_28"), tmp_path / "bad.onnx")
+    assert (tmp_path / "bad.onnx").read_bytes() == b"an earlier export"  # a failed check replaces nothing
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.onnx"]  # and leaves no temporary file
+    export_onnx(create_model("seed_cnn4c3f_28"), tmp_path / "bad.onnx", check=False)
     assert parity(create_model("seed_cnn4c3f_28"), tmp_path / "bad.onnx") < 1e-4  # the file itself is fine
+
+
+def test_export_refuses_bad_destinations_and_opsets_before_any_work(tmp_path):
+    model = create_model("seed_cnn4c3f_28")
+    with pytest.raises(ModelError, match="is a folder"):
+        export_onnx(model, tmp_path)
+    with pytest.raises(ModelError, match=r"named \*\.onnx"):
+        export_onnx(model, tmp_path / "model.txt")
+    with pytest.raises(ModelError, match="opset 99"):
+        export_onnx(model, tmp_path / "m.onnx", opset=99)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_onnx_errors_are_clear(tmp_path):

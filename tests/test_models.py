@@ -260,6 +260,11 @@ def test_cli_summary(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert "total params" in out and (tmp_path / "a.png").is_file()
     assert cli_main(["summary", "resnet18"]) == 2
     assert "did you mean" in capsys.readouterr().err
+    assert cli_main(["summary", "seed_keras_cnn", "--diagram", str(tmp_path / "a.txt")]) == 2
+    err = capsys.readouterr().err
+    assert "a.txt: a diagram is written as one of" in err and ".svg" in err and "Traceback" not in err
+    assert cli_main(["summary", "seed_keras_cnn", "--diagram", str(tmp_path / "a.svg")]) == 0
+    assert (tmp_path / "a.svg").read_text().lstrip().startswith("<?xml")
 
 
 # --- data config and preprocessing --------------------------------------------------------------------------

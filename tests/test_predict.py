@@ -66,12 +66,19 @@ def test_source_parsing_rules(tmp_path, photo, video):
         (True, "not an image"),
         ({"a": 1}, "not supported"),
         ([], "empty"),
+        ("", "empty path"),
     ]:
         with pytest.raises(SourceError, match=message):
             parse_source(bad)
     (tmp_path / "empty").mkdir()
     with pytest.raises(SourceError, match="no files"):
         parse_source(tmp_path / "empty")
+    (tmp_path / "classes" / "happy").mkdir(parents=True)
+    (tmp_path / "classes" / "happy" / "c.jpg").write_bytes(photo.read_bytes())
+    with pytest.raises(SourceError, match=r"only 1 subfolder\(s\), which are not searched.*\*\*") as err:
+        parse_source(tmp_path / "classes")
+    suggested = str(err.value).split("glob '")[1].rstrip("'")
+    assert [i.name for i in parse_source(suggested)] == [str(tmp_path / "classes" / "happy" / "c.jpg")]
 
 
 def test_iter_frames_yields_error_frames_for_bad_items(tmp_path, photo, video):
@@ -133,6 +140,9 @@ def test_detect_and_classify_are_public_steps(rec):
     assert probs.shape == (1, 7) and probs.dtype == np.float32
     assert np.allclose(probs, rec.classify([crops[0], np.stack([crops[0]] * 3, axis=2)])[:1], atol=1e-6)
     assert rec.classify(np.zeros((0, 48, 48), np.uint8)).shape == (0, 7)
+    one = rec.classify(crops[0])  # a single H×W crop is a batch of one, not 48 rows
+    assert one.shape == (1, 7) and np.allclose(one, probs, atol=1e-6)
+    assert rec.classify(np.stack([crops[0]] * 3, axis=2)).shape == (1, 7)
     assert np.allclose(rec.predict(img)[0].faces[0].probs["happy"], probs[0][3], atol=1e-6)
 
 
@@ -282,6 +292,53 @@ def test_annotated_video_is_written_at_the_source_fps(rec, video, tmp_path):
     assert [int(r["frame"]) for r in rows] == list(range(10))
 
 
+def test_strided_video_is_saved_at_fps_over_stride_so_it_keeps_its_length(rec, video, tmp_path):
+    import cv2
+
+    summary = run_predict(video, rec, save=tmp_path / "out", print_fn=None, stride=2)
+    (written,) = [p for p in summary.written if p.suffix in (".mp4", ".avi")]
+    cap = cv2.VideoCapture(str(written))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(6.0)
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
+    cap.release()
+    with pytest.raises(ValueError, match="stride"):
+        rec.predict(video, stride=0)
+    with pytest.raises(ValueError, match="max_frames"):
+        rec.predict(video, max_frames=0)
+
+
+def test_a_run_that_fails_before_any_result_keeps_existing_outputs(rec, tmp_path):
+    from ferkit.errors import SourceError
+
+    keep_json, keep_csv = tmp_path / "keep.json", tmp_path / "keep.csv"
+    keep_json.write_text("[1]")
+    keep_csv.write_text("a,b")
+    with pytest.raises(SourceError):
+        run_predict(tmp_path / "nope.jpg", rec, json_path=keep_json, csv_path=keep_csv, print_fn=None)
+    assert keep_json.read_text() == "[1]" and keep_csv.read_text() == "a,b"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.csv", "keep.json"]  # no temporary files
+
+
+def test_bad_output_paths_are_named(rec, photo, tmp_path):
+    (tmp_path / "file").write_text("x")
+    for kwargs, words in [
+        ({"json_path": tmp_path}, "--json"),
+        ({"csv_path": tmp_path}, "--csv"),
+        ({"save": tmp_path / "file"}, "existing file"),
+        ({"csv_path": tmp_path / "file" / "x.csv"}, "existing file"),
+    ]:
+        with pytest.raises(FerkitError, match=words):
+            run_predict(photo, rec, print_fn=None, **kwargs)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["astronaut.jpg", "file"]  # no temporary files
+
+
+def test_recognizer_options_are_checked_when_it_is_built(ckpt):
+    with pytest.raises(FerkitError, match="flipp"):
+        ferkit.load(ckpt, "none", tta="flipp")
+    with pytest.raises(FerkitError, match="batch_size"):
+        ferkit.load(ckpt, "none", batch_size=0)
+
+
 def test_show_without_a_display_is_a_clear_error(rec, photo, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
@@ -355,10 +412,17 @@ def test_cli_bad_sources_exit_cleanly(ckpt, tmp_path, capsys):
         (("97",), "webcam 97 cannot be opened"),
         ((tmp_path / "x.jpg", "--detector", "nope"), "unknown detector"),
         ((tmp_path / "x.jpg", "--smooth", "1.5"), "alpha must be in [0, 1)"),
+        ((tmp_path / "x.jpg", "--json", tmp_path), "is a folder"),
     ]:
         assert cli_main(["predict", *map(str, args), "--model", str(ckpt)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("ferkit: error:") and message in err and "Traceback" not in err, err
+
+
+def test_cli_frame_counts_below_one_are_usage_errors(ckpt, video):
+    for flag in ("--stride", "--max-frames"):
+        res = run_ferkit("predict", video, "--model", ckpt, flag, "0")
+        assert res.returncode == 2 and "below 1" in res.stderr and "Traceback" not in res.stderr
 
 
 def Path_(source: str) -> str:  # noqa: N802 - file name of a source

@@ -103,6 +103,18 @@ def test_predict_multipart_and_base64_agree(url):
     assert b.status_code == 200 and b.json()["faces"] == body["faces"]
 
 
+def test_multi_picture_jpeg_from_a_phone_is_accepted(url):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    first = Image.open(ASTRONAUT)
+    first.save(buf, "MPO", save_all=True, append_images=[first.resize((64, 64))])
+    assert Image.open(io.BytesIO(buf.getvalue())).format == "MPO"
+    r = httpx.post(f"{url}/v1/predict", files={"file": ("p.jpg", buf.getvalue(), "image/jpeg")}, timeout=60)
+    assert r.status_code == 200, r.text
+    assert len(r.json()["faces"]) == 1
+
+
 def test_no_face_is_an_empty_list(url):
     r = httpx.post(f"{url}/v1/predict", files={"file": ("g.png", _png(64, 64), "image/png")})
     assert r.status_code == 200 and r.json()["faces"] == []
@@ -120,6 +132,11 @@ def test_no_face_is_an_empty_list(url):
         ({"json": {"nothing": 1}}, 422, "image_base64"),
         ({"content": b"raw", "headers": {"content-type": "text/plain"}}, 415, "multipart"),
         ({"files": {"other": ("a.jpg", b"x", "image/jpeg")}}, 422, "'file'"),
+        (
+            {"data": {"file": "not a file"}, "files": {"other": ("a.jpg", b"x", "image/jpeg")}},
+            422,
+            "file upload",
+        ),
     ],
 )
 def test_bad_uploads(url, payload, status, words):
@@ -186,6 +203,28 @@ def test_cli_serve_refuses_unset_api_key_env(tmp_path):
         timeout=60,
     )
     assert r.returncode == 2 and "not set" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_serve_with_workers_checks_the_model_once_and_exits(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ferkit",
+            "serve",
+            "--model",
+            str(tmp_path / "nope.safetensors"),
+            "--workers",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode != 0 and "nope.safetensors" in r.stderr and "Traceback" not in r.stderr
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

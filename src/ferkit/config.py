@@ -9,6 +9,7 @@ field types. `config_to_dict(cfg)` is what gets saved in the run directory and i
 from __future__ import annotations
 
 import dataclasses
+import re
 import types
 import typing
 from dataclasses import dataclass, field
@@ -125,11 +126,44 @@ def config_to_dict(cfg) -> dict:
     return conv(dataclasses.asdict(cfg))
 
 
+# Keys whose value is one of a fixed set: checked when a config is built and again when a run starts, so a typo
+# is named at once instead of after the first epoch (or never, for a silently ignored value).
+CHOICES: dict[str, tuple[str, ...]] = {
+    "train.class_weights": ("none", "balanced"),
+    "train.sampler": ("random", "balanced"),
+    "train.select_metric": ("val_acc", "val_macro_f1", "val_loss"),
+    "train.amp": ("auto", "bf16", "none"),
+    "train.distill_amp": ("auto", "bf16", "none"),
+    "train.channels_last": ("auto", "on", "off"),
+    "train.checkpoint_dtype": ("float32", "float16"),
+}
+DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+
+
+def check_choices(cfg: Config, where: str = "config") -> None:
+    """Raise ConfigError naming the key when a fixed-choice value (CHOICES, train.device) is not allowed."""
+    for key, allowed in CHOICES.items():
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value not in allowed:
+            hint = did_you_mean(str(value), list(allowed))
+            raise ConfigError(
+                f"{where}: {key}={value!r} is not allowed{hint}; choose one of {', '.join(allowed)}"
+            )
+    if not DEVICE_PATTERN.fullmatch(cfg.train.device):
+        raise ConfigError(
+            f"{where}: train.device={cfg.train.device!r} is not a device; use auto, cpu, cuda, cuda:N or mps"
+        )
+
+
 def config_from_dict(d: dict, where: str = "config") -> Config:
-    """Build a Config from a (possibly partial) dict; unknown keys and wrong types raise ConfigError."""
+    """Build a Config from a (possibly partial) dict; unknown keys, wrong types and values outside a key's
+    choices raise ConfigError."""
     if not isinstance(d, dict):
         raise ConfigError(f"{where}: expected a mapping at the top level, got {type(d).__name__}")
-    return _build(Config, d, where, "")
+    cfg = _build(Config, d, where, "")
+    check_choices(cfg, where)
+    return cfg
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] | None = None) -> Config:

@@ -47,6 +47,8 @@ def export_onnx(
     Returns:
         The path written.
     """
+    out = _check_out(Path(out))
+    _check_opset(opset)
     model = _as_model(model_or_path)
     cfg = model.data_config
     meta = _metadata(model)
@@ -66,15 +68,45 @@ def export_onnx(
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
     proto.producer_name = "ferkit"
-    path = _atomic_write(proto, Path(out))
-    if check:
-        _onnx().checker.check_model(str(path))
-        diff = parity(model, path, batch=batch)
-        if diff > PARITY_TOLERANCE:
-            raise ModelError(
-                f"{path}: ONNX Runtime and PyTorch disagree (max |Δprob| = {diff:.2e} > {PARITY_TOLERANCE:g})"
-            )
-    return path
+    onnx = _onnx()
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out) as tmp:  # checked before it replaces `out`: a failing export leaves no file
+            onnx.save(proto, str(tmp))
+            if check:
+                onnx.checker.check_model(str(tmp))
+                diff = parity(model, tmp, batch=batch)
+                if diff > PARITY_TOLERANCE:
+                    raise ModelError(
+                        f"{out}: ONNX Runtime and PyTorch disagree (max |Δprob| = {diff:.2e} > "
+                        f"{PARITY_TOLERANCE:g}); nothing was written (check=False / --no-check writes it unchecked)"
+                    )
+    except OSError as exc:
+        raise ModelError(f"{out}: cannot write the ONNX file ({exc.strerror or exc})") from None
+    return out
+
+
+def _check_opset(opset: int) -> None:
+    """Refuse an opset this PyTorch's exporter cannot write, before it prints its whole graph and fails."""
+    try:
+        from torch.onnx import _constants  # private: the bounds move with PyTorch releases
+
+        low = _constants.ONNX_MIN_OPSET
+        high = getattr(_constants, "ONNX_TORCHSCRIPT_EXPORTER_MAX_OPSET", _constants.ONNX_MAX_OPSET)
+    except (ImportError, AttributeError):
+        return  # the exporter's own error is turned into a ModelError in _to_proto
+    if not low <= int(opset) <= high:
+        raise ModelError(f"opset {opset}: this PyTorch exports ONNX opsets {low} to {high}")
+
+
+def _check_out(out: Path) -> Path:
+    if out.is_dir():
+        raise ModelError(f"{out}: that is a folder; give the .onnx file to write (e.g. {out / 'model.onnx'})")
+    if out.suffix.lower() != ".onnx":
+        raise ModelError(
+            f"{out}: an ONNX export is named *.onnx (that is how ferkit recognises it when loading)"
+        )
+    return out
 
 
 def parity(model: nn.Module, onnx_path: str | os.PathLike, batch: int = 8, seed: int = 0) -> float:
@@ -139,14 +171,18 @@ def _to_proto(model: nn.Module, cfg, opset: int):
         do_constant_folding=True,
     )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model_cpu, (dummy,), buf, dynamo=False, **kwargs)
-    except TypeError:  # a PyTorch without the TorchScript exporter
-        program = torch.onnx.export(
-            model_cpu, (dummy,), dynamo=True, opset_version=opset, dynamic_shapes=({0: "batch"},)
-        )
-        buf = io.BytesIO(program.model_proto.SerializeToString())
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                torch.onnx.export(model_cpu, (dummy,), buf, dynamo=False, **kwargs)
+        except TypeError:  # a PyTorch without the TorchScript exporter
+            program = torch.onnx.export(
+                model_cpu, (dummy,), dynamo=True, opset_version=opset, dynamic_shapes=({0: "batch"},)
+            )
+            buf = io.BytesIO(program.model_proto.SerializeToString())
+    except (RuntimeError, ValueError) as exc:  # e.g. an opset this PyTorch cannot write
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelError(f"ONNX export at opset {opset} failed: {first}") from None
     finally:
         model.to(device)
     return onnx.load_from_string(buf.getvalue())
@@ -156,11 +192,3 @@ def _onnx():
     from ferkit.faces._deps import require
 
     return require("onnx", "ONNX export")
-
-
-def _atomic_write(proto, path: Path) -> Path:
-    onnx = _onnx()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(path) as tmp:
-        onnx.save(proto, str(tmp))
-    return path

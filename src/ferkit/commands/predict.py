@@ -33,10 +33,22 @@ def register(sub) -> None:
         "--margin", type=float, metavar="F", help="extra context around the face (fraction, default 0)"
     )
     p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation")
-    p.add_argument("--stride", type=int, default=1, metavar="N", help="use every N-th video frame")
-    p.add_argument("--max-frames", type=int, metavar="N", help="stop each video / webcam after N frames")
+    p.add_argument("--stride", type=_at_least_1, default=1, metavar="N", help="use every N-th video frame")
+    p.add_argument(
+        "--max-frames", type=_at_least_1, metavar="N", help="stop each video / webcam after N frames"
+    )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(func=_run)
+
+
+def _at_least_1(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1")
+    return value
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -45,7 +45,11 @@ def _run(args) -> int:
     os.environ.update(env)
     from ferkit.serve.app import app_from_env
 
+    if args.workers < 1:
+        raise FerkitError(f"--workers {args.workers}: must be at least 1")
+    app = app_from_env()  # a bad --model or --detector fails here, once, not in every restarted worker
     if args.workers > 1:  # each worker process builds its own app from the FERKIT_SERVE_* variables
+        del app
         uvicorn.run(
             "ferkit.serve.app:app_from_env",
             factory=True,
@@ -55,5 +59,5 @@ def _run(args) -> int:
             log_level="info",
         )
     else:
-        uvicorn.run(app_from_env(), host=args.host, port=args.port, log_level="info")
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     return 0

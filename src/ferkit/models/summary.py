@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ferkit.errors import FerkitError
 from ferkit.models._registry import count_flops, count_params, create_model
 from ferkit.models.data_config import DataConfig
 
@@ -116,15 +117,24 @@ def draw_diagram(name_or_model: str | nn.Module, path: str | os.PathLike) -> Pat
 
     Args:
         name_or_model: A registered model name or a model.
-        path: Destination PNG file.
+        path: Destination image (.png; any format matplotlib writes, such as .svg or .pdf, also works).
 
     Returns:
         The path written.
+
+    Raises:
+        FerkitError: A file type matplotlib cannot write, or a path that cannot be written.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyBboxPatch
 
+    path = Path(path)
+    kinds = FigureCanvasAgg.get_supported_filetypes()
+    if path.suffix.lower().lstrip(".") not in kinds:
+        raise FerkitError(
+            f"{path}: a diagram is written as one of {', '.join('.' + k for k in sorted(kinds))}"
+        )
     model = _as_model(name_or_model)
     cfg: DataConfig = getattr(model, "data_config", DataConfig())
     rows = _trace(model, top_level_blocks(model))
@@ -150,9 +160,11 @@ def draw_diagram(name_or_model: str | nn.Module, path: str | os.PathLike) -> Pat
     ax.set_xlim(0, 1)
     ax.set_ylim(-(len(labels) - 1) * step - 0.5, 0.5)
     ax.axis("off")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    except OSError as exc:
+        raise FerkitError(f"{path}: cannot write the diagram ({exc.strerror or exc})") from None
     return path
 
 

@@ -43,7 +43,7 @@ def _oversized_jpeg(path: Path, max_pixels: int) -> tuple[int, int] | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                if im.format == "JPEG" and im.width * im.height > max_pixels:
+                if im.format in ("JPEG", "MPO") and im.width * im.height > max_pixels:
                     return im.width, im.height
     except (OSError, UnidentifiedImageError, Image.DecompressionBombError, ValueError, SyntaxError):
         return None  # open_image gives the proper message

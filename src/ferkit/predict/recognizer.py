@@ -65,6 +65,11 @@ class Recognizer:
         IouTracker(smooth)  # validates alpha
         self.margin = float(margin)
         self.smooth = float(smooth)
+        from ferkit.backends.base import check_tta
+
+        check_tta(tta)
+        if int(batch_size) < 1:
+            raise FerkitError(f"batch_size must be at least 1, got {batch_size}")
         self.tta = tta
         self.batch_size = int(batch_size)
         self.frames_per_batch = max(1, int(frames_per_batch))
@@ -99,8 +104,8 @@ class Recognizer:
         """Class probabilities of face crops: float32 N×C, rows summing to 1.
 
         Args:
-            crops: uint8 N×H×W grayscale crops (any H×W: resized to the model's size), or a list of H×W /
-                H×W×3 crops.
+            crops: uint8 N×H×W grayscale crops (any H×W: resized to the model's size), a list of H×W /
+                H×W×3 crops, or one crop as an H×W or H×W×3 array (then N is 1).
         """
         batch = _crop_batch(crops, self.backend.data_config.image_size)
         if len(batch) == 0:
@@ -230,8 +235,11 @@ def _as_rgb(image) -> np.ndarray:
 
 def _crop_batch(crops, size: int) -> np.ndarray:
     """uint8 N×H×W from an array or a list of crops (gray or RGB; mixed sizes are resized to `size`)."""
-    if isinstance(crops, np.ndarray) and crops.ndim == 3 and crops.dtype == np.uint8:
-        return crops
+    if isinstance(crops, np.ndarray):
+        if crops.ndim == 2 or (crops.ndim == 3 and crops.shape[-1] in (3, 4)):
+            crops = [crops]  # one gray or colour crop, not a batch of rows
+        elif crops.ndim == 3 and crops.dtype == np.uint8:
+            return crops
     items = list(crops)
     if not items:
         return np.zeros((0, size, size), np.uint8)

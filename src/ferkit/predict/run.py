@@ -73,15 +73,21 @@ def run_predict(
 
     if show:
         open_window()
+    saver = AnnotatedSaver(save, stride=stride) if save else None
     sinks: list = []
-    if json_path:
-        sinks.append(JsonWriter(json_path))
-    if csv_path:
-        sinks.append(CsvWriter(csv_path, recognizer.labels))
-    saver = AnnotatedSaver(save) if save else None
+    try:
+        if json_path:
+            sinks.append(JsonWriter(json_path))
+        if csv_path:
+            sinks.append(CsvWriter(csv_path, recognizer.labels))
+    except BaseException:
+        for sink in sinks:
+            sink.close(commit=False)
+        raise
     summary = RunSummary()
     keep = bool(save or show)
     clock = _Fps()
+    failed = True
     try:
         for result in recognizer.stream(source, keep_images=keep, stride=stride, max_frames=max_frames):
             summary.frames += 1
@@ -98,10 +104,15 @@ def run_predict(
                 saver.write(result)
             if show and result.image is not None and not _show(result, clock.tick()):
                 break
+        failed = False
     finally:
+        # A run that fails before its first result (a source that cannot be opened) leaves existing files as
+        # they were; one interrupted later keeps what it wrote.
+        commit = summary.frames > 0 or not failed
         for sink in sinks:
-            sink.close()
-            summary.written.append(sink.path)
+            sink.close(commit=commit)
+            if commit:
+                summary.written.append(sink.path)
         if saver is not None:
             saver.close()
             summary.written += saver.written

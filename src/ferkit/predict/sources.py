@@ -133,12 +133,20 @@ def _webcam_item(index: int) -> SourceItem:
 
 def _parse_path(source: str | Path) -> list[SourceItem]:
     text = str(source)
+    if not text.strip():
+        raise SourceError("the source is an empty path; name an image, video, folder, glob or webcam index")
     if "://" in text:
         raise SourceError(f"{text}: URLs are not supported; download the file first")
     path = Path(text).expanduser()
     if path.is_dir():
         files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
         if not files:
+            subdirs = [p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".")]
+            if subdirs:
+                raise SourceError(
+                    f"{path}: folder has no files, only {len(subdirs)} subfolder(s), which are not searched; "
+                    f"to include them use the glob '{path / '**' / '*'}'"
+                )
             raise SourceError(f"{path}: folder has no files")
         return [_file_item(p) for p in files]
     if path.is_file():
@@ -184,7 +192,12 @@ def iter_frames(source: object, stride: int = 1, max_frames: int | None = None) 
 
     Raises:
         SourceError: A single source that cannot be used, raised before the first frame.
+        ValueError: `stride` or `max_frames` below 1.
     """
+    if int(stride) < 1:
+        raise ValueError(f"stride must be at least 1, not {stride}")
+    if max_frames is not None and int(max_frames) < 1:
+        raise ValueError(f"max_frames must be at least 1 (or None for all frames), not {max_frames}")
     items = parse_source(source)
     strict = len(items) == 1 and not isinstance(source, list | tuple) and not _is_batch(source)
     if strict and items[0].kind in ("video", "webcam"):
@@ -326,7 +339,7 @@ def _capture_frames(item: SourceItem, cap, stride: int, max_frames: int | None) 
             ok, bgr = cap.read()
             if not ok or bgr is None:
                 break
-            if index % max(stride, 1) == 0:
+            if index % stride == 0:
                 rgb = cv.cvtColor(bgr, cv.COLOR_BGR2RGB)
                 yield Frame(item.name, index, rgb, item.kind, (rgb.shape[1], rgb.shape[0]), fps)
                 kept += 1

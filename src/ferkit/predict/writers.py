@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import re
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -16,13 +18,56 @@ from ferkit.errors import FerkitError
 from ferkit.predict.results import FrameResult
 
 
-class JsonWriter:
+def output_folder(path: str | Path, what: str) -> Path:
+    """Create (if needed) the folder `path` for `what`, or raise FerkitError naming it."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FerkitError(f"{what} {path}: that is an existing file, not a folder")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FerkitError(f"{what} {path}: cannot create the folder ({exc.strerror or exc})") from None
+    return path
+
+
+class _StagedFile:
+    """A text file written beside `path` and moved onto it by close(commit=True): a run that fails before its
+    first result, or is discarded, leaves an existing file at `path` as it was."""
+
+    def __init__(self, path: str | Path, what: str, newline: str | None = None) -> None:
+        self.path = Path(path)
+        if self.path.is_dir():
+            raise FerkitError(f"{what} {self.path}: that is a folder; give a file name")
+        output_folder(self.path.parent, what)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+        except OSError as exc:
+            raise FerkitError(f"{what} {self.path}: cannot write here ({exc.strerror or exc})") from None
+        self._tmp = Path(tmp)
+        self._f = os.fdopen(fd, "w", encoding="utf-8", newline=newline)
+
+    def close(self, commit: bool = True) -> None:
+        if self._f.closed:
+            return
+        self._f.close()
+        if commit:
+            os.chmod(self._tmp, 0o666 & ~_umask())
+            os.replace(self._tmp, self.path)
+        else:
+            self._tmp.unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+class JsonWriter(_StagedFile):
     """Writes `[FrameResult.to_dict(), ...]` to a file, one result at a time; close() ends the list."""
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = self.path.open("w", encoding="utf-8")
+        super().__init__(path, "--json")
         self._f.write("[")
         self._n = 0
 
@@ -30,23 +75,21 @@ class JsonWriter:
         self._f.write(("," if self._n else "") + "\n " + json.dumps(result.to_dict()))
         self._n += 1
 
-    def close(self) -> None:
+    def close(self, commit: bool = True) -> None:
         if not self._f.closed:
             self._f.write("\n]\n" if self._n else "]\n")
-            self._f.close()
+        super().close(commit)
 
 
-class CsvWriter:
+class CsvWriter(_StagedFile):
     """One row per face: source, frame, timestamp, face, x, y, w, h, score, label, confidence, p_<class>...,
     error. A frame without a face (or that failed) still gets one row, with the face columns empty, so a video
     has a row for every frame.
     """
 
     def __init__(self, path: str | Path, labels: tuple[str, ...] | list[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, "--csv", newline="")
         self.labels = list(labels)
-        self._f = self.path.open("w", newline="", encoding="utf-8")
         self._w = csv.writer(self._f)
         fields = ["source", "frame", "timestamp", "face", "x", "y", "w", "h", "score", "label", "confidence"]
         self._w.writerow([*fields, *(f"p_{n}" for n in self.labels), "error"])
@@ -61,13 +104,9 @@ class CsvWriter:
             row = [i, *face.box, f"{face.score:.4f}", face.label, f"{face.confidence:.6f}", *probs, ""]
             self._w.writerow(head + row)
 
-    def close(self) -> None:
-        if not self._f.closed:
-            self._f.close()
-
 
 class VideoWriter:
-    """Annotated frames of one source to a video at the source's frame rate (opened on the first frame).
+    """Annotated frames of one source to a video at `fps` (opened on the first frame).
 
     `.mp4` is written with the `mp4v` codec, `.avi` with `MJPG`; if OpenCV cannot open an `.mp4` writer, an
     `.avi` next to it is used instead (`path` then names the file actually written).
@@ -109,11 +148,15 @@ class VideoWriter:
 
 
 class AnnotatedSaver:
-    """`--save DIR`: annotated still images as DIR/<name>.jpg, and each video / webcam as DIR/<name>.mp4."""
+    """`--save DIR`: annotated still images as DIR/<name>.jpg, and each video / webcam as DIR/<name>.mp4.
 
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
-        self.folder.mkdir(parents=True, exist_ok=True)
+    A video read with `stride` > 1 keeps every stride-th frame, so it is written at fps / stride: it plays for
+    as long as its source.
+    """
+
+    def __init__(self, folder: str | Path, stride: int = 1) -> None:
+        self.folder = output_folder(folder, "--save")
+        self.stride = max(1, int(stride))
         self.written: list[Path] = []
         self._videos: dict[str, VideoWriter] = {}
         self._names: set[str] = set()
@@ -125,7 +168,7 @@ class AnnotatedSaver:
             video = self._videos.get(result.source)
             if video is None:
                 video = self._videos[result.source] = VideoWriter(
-                    self._unique(result.source, ".mp4"), result.fps
+                    self._unique(result.source, ".mp4"), result.fps / self.stride
                 )
             video.write(result.plot())
         else:

@@ -132,8 +132,14 @@ async def _image_bytes(request: Request, body: bytes) -> bytes:
         buffered = Request(request.scope, receive=replay)
         async with buffered.form() as form:
             upload = form.get("file")
-            if upload is None or not hasattr(upload, "read"):
+            if upload is None:
                 raise HTTPProblem(422, "multipart body has no 'file' field")
+            if not hasattr(upload, "read"):
+                raise HTTPProblem(
+                    422,
+                    "the 'file' field is a text value, not a file upload: send it with a filename "
+                    "(curl -F 'file=@photo.jpg')",
+                )
             return await upload.read()
     if ctype.startswith("application/json"):
         try:

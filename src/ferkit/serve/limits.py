@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP")
+JPEG_FAMILY = ("JPEG", "MPO")  # Pillow calls multi-picture JPEGs (many phones and cameras) MPO
 
 
 class HTTPProblem(Exception):
@@ -46,7 +47,7 @@ def decode_upload(data: bytes, limits: Limits) -> np.ndarray:
         raise HTTPProblem(413, f"image is over the limit of {limits.max_pixels:,} pixels") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise HTTPProblem(422, f"the image cannot be decoded ({exc})") from None
-    if im.format not in ALLOWED_FORMATS:
+    if im.format not in ALLOWED_FORMATS + JPEG_FAMILY:
         raise HTTPProblem(
             415, f"{im.format} images are not accepted (accepted: {', '.join(ALLOWED_FORMATS)})"
         )

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.config import Config, config_to_dict, save_config, teacher_paths
+from ferkit.config import Config, check_choices, config_to_dict, save_config, teacher_paths
 from ferkit.data import FerDataset
 from ferkit.errors import TrainingError
 from ferkit.models import save_checkpoint
@@ -109,6 +109,7 @@ def fit(
         freeze_features: train only the classifier.
         quiet: no progress bars or prints.
     """
+    check_choices(cfg)  # a Config built in Python skips config_from_dict: name a bad value before any work
     rank, world = devmod.dist_info()
     device = devmod.pick_device(cfg.train.device)
     if world > 1:
