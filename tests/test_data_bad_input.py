@@ -83,6 +83,17 @@ def test_unreadable_images_are_skipped_and_listed(kaggle_with_bad_files):
     assert listed == sorted(rel for rel, _ in BAD_FILES.values())
 
 
+def test_skipped_images_are_reported_on_every_load(kaggle_with_bad_files, tmp_path):
+    for _ in range(2):  # the second load comes from the cache and still says so
+        with pytest.warns(UserWarning, match=r"skipped 3 unreadable image\(s\).*ferkit data stats"):
+            load_dataset(kaggle_with_bad_files)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        load_dataset(build_kaggle(tmp_path / "clean"))  # a clean folder: no warning
+
+
 def test_unreadable_reasons_are_given(kaggle_with_bad_files):
     reasons = {p.rsplit("/", 1)[-1]: r for p, r in load_dataset(kaggle_with_bad_files).unreadable}
     assert "zero-byte" in reasons["PublicTest_92.jpg"]
@@ -109,6 +120,8 @@ def test_cli_lists_unreadable_files(kaggle_with_bad_files):
     assert "unreadable: 3" in res.stdout
     for rel, _ in BAD_FILES.values():
         assert rel.rsplit("/", 1)[-1] in res.stdout
+    assert "ferkit: warning: " in res.stderr and "skipped 3 unreadable" in res.stderr
+    assert "UserWarning" not in res.stderr and "warnings.warn" not in res.stderr
 
 
 def test_cli_strict_fails_naming_the_file(kaggle_with_one_bad_file):

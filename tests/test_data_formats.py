@@ -210,6 +210,20 @@ def test_ck_csv_labels_option_names_the_classes(ck_csv):
     assert ds.class_counts()["contempt"] == 2
 
 
+def test_one_stray_id_past_fer2013s_seven_is_flagged_not_silently_made_a_class(tmp_path):
+    rows = [(i % 7, pixel_string(noise(i)), "Training") for i in range(14)] + [
+        (9, pixel_string(noise(99)), "Training")
+    ]
+    path = write_csv(tmp_path / "stray.csv", rows)
+    with pytest.warns(
+        UserWarning, match=r"ids run to 9 \(line 16\) but ids 7, 8 have no rows.*labels='fer7'"
+    ):
+        ds = load_dataset(path, cache=False)
+    assert len(ds.label_space) == 10
+    with pytest.raises(DataError, match="stray.csv line 16: emotion 9 is outside"):
+        load_dataset(path, labels="fer7", cache=False)
+
+
 def test_csv_labels_option_accepts_a_known_space_name(fer_csv):
     assert load_dataset(fer_csv.path, labels="FER7").label_space == FER7
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from ferkit import __version__
 from ferkit.errors import FerkitError
@@ -47,10 +48,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings of a CLI run as one `ferkit: warning: ...` line each, without Python's file and line."""
+    print(f"ferkit: warning: {message}", file=file or sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `ferkit` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    warnings.showwarning = _show_warning
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

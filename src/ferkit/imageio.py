@@ -39,14 +39,26 @@ def open_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             im = Image.open(path)
-            if im.width * im.height > max_pixels:
-                raise ImageReadError(
-                    f"{path}: {im.width}x{im.height} pixels is over the limit of {max_pixels:,} (refused)"
-                )
-            im.load()
-            if getattr(im, "n_frames", 1) > 1:
-                im.seek(0)
-            return ImageOps.exif_transpose(im) or im
+            try:
+                if im.width * im.height > max_pixels:
+                    raise ImageReadError(
+                        f"{path}: {im.width}x{im.height} pixels is over the limit of {max_pixels:,} (refused)"
+                    )
+                im.load()
+                multi = getattr(im, "n_frames", 1) > 1
+                if multi:
+                    im.seek(0)
+                out = ImageOps.exif_transpose(im) or im
+                if (
+                    multi or getattr(im, "fp", None) is not None
+                ):  # GIF, TIFF, ... keep the file open for seeking
+                    # keep frame 0 in memory and close the file
+                    out = out.copy() if out is im else out
+                    im.close()
+                return out
+            except BaseException:
+                im.close()  # a refused or broken file is not left open until garbage collection
+                raise
     except ImageReadError:
         raise
     except FileNotFoundError:

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from ferkit.data.dataset import FerDataset
@@ -69,15 +70,20 @@ def load_dataset(
         raise DataError(f"{root}: no files found for format {fmt.name} ({fmt.layout})")
     cache = cache and fmt.cacheable
     key = cache_mod.cache_key(fmt.name, root, files, opts)
-    if cache and not strict:
-        hit = cache_mod.load_cached(key)
-        if hit is not None:
-            return hit
-    ds = fmt.load(root, files, opts, strict, quiet)
-    if len(ds) == 0:
-        raise DataError(
-            f"{root}: no readable images found ({len(ds.unreadable)} unreadable, {ds.ignored} ignored)"
+    ds = cache_mod.load_cached(key) if cache and not strict else None
+    if ds is None:
+        ds = fmt.load(root, files, opts, strict, quiet)
+        if len(ds) == 0:
+            raise DataError(
+                f"{root}: no readable images found ({len(ds.unreadable)} unreadable, {ds.ignored} ignored)"
+            )
+        if cache:
+            cache_mod.save_cached(key, ds)
+    if ds.unreadable:  # a warning, not a progress print: shown even when quiet (filter it to silence it)
+        first, reason = ds.unreadable[0]
+        warnings.warn(
+            f"{root}: skipped {len(ds.unreadable)} unreadable image(s), first {first} ({reason}); "
+            f"`ferkit data stats {root}` lists them all",
+            stacklevel=2,
         )
-    if cache:
-        cache_mod.save_cached(key, ds)
     return ds

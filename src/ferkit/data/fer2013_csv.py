@@ -67,6 +67,22 @@ def _label_space(options: dict, n_classes: int) -> LabelSpace:
     return LabelSpace(f"csv{n_classes}", tuple(f"class_{i}" for i in range(n_classes)))
 
 
+def _warn_sparse_ids(root: Path, labels: list[int], sources: list[str]) -> None:
+    """Warn when class ids past FER2013's 0..6 leave gaps: most likely a few bad rows, not new classes."""
+    counts = np.bincount(np.asarray(labels))
+    empty = [i for i in range(len(counts)) if counts[i] == 0]
+    if not empty:
+        return
+    high = int(np.argmax(np.asarray(labels)))
+    line = sources[high].rsplit(":", 1)[1]
+    warnings.warn(
+        f"{root.name}: emotion ids run to {labels[high]} (line {line}) but ids {', '.join(map(str, empty))} have "
+        f"no rows, so the data is read as {len(counts)} generic classes class_0..class_{len(counts) - 1}; if this "
+        "is FER2013 those rows are wrong (load with labels='fer7' to make them an error naming the line)",
+        stacklevel=2,
+    )
+
+
 def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
     rows: list[np.ndarray] = []
     labels: list[int] = []
@@ -111,6 +127,8 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
         raise DataError(
             f"{root.name} line {line}: emotion {max(labels)} is outside label space {space.name} (0..{len(space) - 1})"
         )
+    if not options.get("labels") and len(space) > len(FER7):
+        _warn_sparse_ids(root, labels, sources)
     side = math.isqrt(expected)
     return build_dataset(
         images=np.stack(rows).reshape(-1, side, side),
