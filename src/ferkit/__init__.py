@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.3.1"
+__version__ = "0.3.2"
 
 _LAZY = {
     "FerkitError": "ferkit.errors",
