@@ -101,3 +101,9 @@ def test_every_shipped_recipe_loads_and_names_a_registered_model():
     for p in recipes:
         cfg = load_config(p)
         assert cfg.model.name in list_models(), p
+
+
+@pytest.mark.parametrize("key", ["train.batch_size", "train.eval_batch_size", "train.epochs"])
+def test_counts_below_one_are_refused(key):
+    with pytest.raises(ConfigError, match=f"{key} must be at least 1, got 0"):
+        load_config(None, [f"{key}=0"])

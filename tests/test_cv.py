@@ -179,3 +179,27 @@ def test_cli_cv_with_init_from(tmp_path):
         timeout=300,
     )
     assert bad.returncode == 2 and "by subject" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_resume_refuses_folds_made_under_another_plan(tmp_path, monkeypatch):
+    ds = _grouped()
+    cfg = load_config(None, FAST)
+    cross_validate(cfg, ds, folds=3, run_dir=tmp_path / "cv", seed=0)
+    import ferkit.train
+
+    monkeypatch.setattr(ferkit.train, "fit", lambda *a, **k: pytest.fail("trained under a mismatched plan"))
+    for kwargs, words in [
+        ({"folds": 2}, "differs in folds, test_folds"),
+        ({"folds": 3, "seed": 5}, "differs in seed, test_folds"),
+        ({"folds": 3, "data": ds.subset(np.arange(len(ds) - 1))}, "differs in data"),
+    ]:
+        args = {"data": ds, **kwargs}
+        with pytest.raises(DataError, match=words):
+            cross_validate(cfg, args.pop("data"), run_dir=tmp_path / "cv", resume=True, **args)
+    with pytest.raises(DataError, match="differs in config"):
+        cross_validate(
+            load_config(None, FAST + ["optim.lr=0.5"]), ds, folds=3, run_dir=tmp_path / "cv", resume=True
+        )
+    with pytest.raises(DataError, match="already holds a cross-validation"):
+        cross_validate(cfg, ds, folds=3, run_dir=tmp_path / "cv")
+    assert len(cross_validate(cfg, ds, folds=3, run_dir=tmp_path / "cv", resume=True).folds) == 3

@@ -160,3 +160,17 @@ def test_grid_of_one_split(kaggle_dir, tmp_path):
     res = run_ferkit("data", "grid", kaggle_dir, "--out", out, "--split", "public_test", "--quiet")
     assert res.returncode == 0, res.stderr
     assert out.is_file()
+
+
+def test_grid_refuses_a_name_without_image_suffix_and_empty_rows(kaggle_dir, tmp_path):
+    from ferkit.data import load_dataset
+    from ferkit.data.grid import sample_grid
+    from ferkit.errors import DataError
+
+    ds = load_dataset(kaggle_dir)
+    with pytest.raises(DataError, match="image suffix"):
+        sample_grid(ds, tmp_path / "g6")
+    with pytest.raises(DataError, match="at least 1"):
+        sample_grid(ds, tmp_path / "g.png", per_class=0)
+    assert sample_grid(ds, tmp_path / "g.jpg").read_bytes()[:2] == b"\xff\xd8"
+    assert not (tmp_path / "g6").exists() and not (tmp_path / "g.png").exists()

@@ -201,6 +201,14 @@ def test_empty_or_missing_split_is_a_clear_error(net):
         evaluate(net, "")
 
 
+@pytest.mark.parametrize("size", [0, -5])
+def test_batch_size_below_one_is_refused_not_scored_as_zeros(net, size):
+    from ferkit.errors import FerkitError
+
+    with pytest.raises(FerkitError, match="batch size must be at least 1"):
+        evaluate(net, bar_dataset(2, 1), batch_size=size)
+
+
 def test_dedup_aware_figure(net):
     test = bar_dataset(2, 3, seed=5).take_split("public_test")
     xt, yt = bar_images(2, seed=9)

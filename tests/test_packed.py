@@ -81,3 +81,19 @@ def test_packed_file_has_ordinary_permissions(tmp_path):
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["p.npz.xz"]  # no temporary file left behind
+
+
+def test_training_on_a_packed_ferplus_keeps_its_label_mode(ferplus_dir, tmp_path):
+    from ferkit.config import load_config
+    from ferkit.errors import TrainingError
+    from ferkit.train.data_setup import load_train_val
+
+    packed = pack_dataset(load_dataset(ferplus_dir, label_mode="probability"), tmp_path / "fp.npz")
+    cfg = load_config(None, ["data.train_split=train", "data.val_split=valid"])
+    train, _ = load_train_val(cfg, str(packed))
+    assert cfg.data.label_mode == "probability" and train.soft_targets is not None
+    same = load_config(None, ["data.val_split=valid", "data.label_mode=probability"])
+    load_train_val(same, str(packed))  # naming the mode it was packed with is fine
+    other = load_config(None, ["data.val_split=valid", "data.label_mode=multi_target"])
+    with pytest.raises(TrainingError, match="packed with label_mode=probability.*--label-mode multi_target"):
+        load_train_val(other, str(packed))

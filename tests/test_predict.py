@@ -335,7 +335,7 @@ def test_bad_output_paths_are_named(rec, photo, tmp_path):
 def test_recognizer_options_are_checked_when_it_is_built(ckpt):
     with pytest.raises(FerkitError, match="flipp"):
         ferkit.load(ckpt, "none", tta="flipp")
-    with pytest.raises(FerkitError, match="batch_size"):
+    with pytest.raises(FerkitError, match="batch size must be at least 1"):
         ferkit.load(ckpt, "none", batch_size=0)
 
 

@@ -422,3 +422,107 @@ def test_teacher_logits_are_cached_per_checkpoint_and_images(tmp_path, monkeypat
     np.testing.assert_allclose(first, redo, atol=1e-6)
     shipped = distill.teacher_probs("fast", train.images, train.label_space, 2.0, "cpu", False)
     assert shipped.shape == first.shape and len(calls) == 4  # a shipped model's name is a teacher too
+
+
+# ---------------------------------------------------------------------------------------------------- run hygiene
+
+
+def test_an_interrupted_save_leaves_no_hole_in_the_history(tmp_path, monkeypatch):
+    ds = bar_dataset(8, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    cfg = _cfg("train.epochs=3")
+    import ferkit.train.trainer as trainer
+
+    real = trainer.save_state
+
+    def die_while_saving(path, model, opt, ema, info):
+        if info["epoch"] == 2:
+            raise KeyboardInterrupt  # Ctrl-C in the middle of epoch 2's save
+        real(path, model, opt, ema, info)
+
+    monkeypatch.setattr(trainer, "save_state", die_while_saving)
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, tmp_path / "cut", train=train, val=val, quiet=True)
+    monkeypatch.setattr(trainer, "save_state", real)
+    resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
+    assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
+    rows = (tmp_path / "cut" / "history.csv").read_text().splitlines()[1:]
+    assert [int(r.split(",")[0]) for r in rows] == [1, 2, 3]
+
+
+def test_resume_with_another_model_or_optimizer_is_refused_by_name(tmp_path):
+    ds = bar_dataset(8, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    fit(_cfg("train.epochs=1"), tmp_path / "r", train=train, val=val, quiet=True)
+    more = ["train.epochs=2"]
+    with pytest.raises(TrainingError, match=r"trained 'seed_keras_cnn'.*own config \(-c .*config.yaml\)"):
+        fit(
+            _cfg(*more, "model.name=mobilefer"), tmp_path / "r", train=train, val=val, resume=True, quiet=True
+        )
+    with pytest.raises(TrainingError, match="another optimizer"):
+        fit(_cfg(*more, "optim.name=adamw"), tmp_path / "r", train=train, val=val, resume=True, quiet=True)
+    with pytest.raises(TrainingError, match="does not fit this model"):
+        fit(_cfg(*more), tmp_path / "r", train=train, val=val, resume=True, freeze_features=True, quiet=True)
+    assert [
+        r["epoch"] for r in fit(_cfg(*more), tmp_path / "r", train=train, val=val, resume=True).history
+    ] == [
+        1,
+        2,
+    ]
+
+
+def test_cli_resume_without_a_config_uses_the_runs_own(tmp_path):
+    csv = write_bar_csv(tmp_path / "bars.csv", 6, 2)
+    run = tmp_path / "run"
+    env = {**os.environ, "FERKIT_CACHE_DIR": str(tmp_path / "cache")}
+    base = [sys.executable, "-m", "ferkit", "train", "--data", str(csv), "--run-dir", str(run), "--quiet"]
+    first = subprocess.run(
+        base + [a for kv in FAST + ["train.epochs=1"] for a in ("--set", kv)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert first.returncode == 0, first.stderr
+    again = subprocess.run(
+        base + ["--resume", "--set", "train.epochs=2"], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert again.returncode == 0, again.stderr
+    assert read_checkpoint_meta(run / "last.safetensors")["model_name"] == "seed_keras_cnn"
+    assert read_checkpoint_meta(run / "last.safetensors")["epoch"] == 2
+
+
+def test_run_directory_problems_are_named(tmp_path):
+    ds = bar_dataset(8, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(TrainingError, match="is an existing file"):
+        fit(_cfg("train.epochs=1"), tmp_path / "afile", train=train, val=val, quiet=True)
+    started = tmp_path / "started"  # interrupted during epoch 1: only its config was written
+    started.mkdir()
+    (started / "config.yaml").write_text("name: run\n")
+    assert fit(_cfg("train.epochs=1"), started, train=train, val=val, quiet=True).best_epoch == 1
+    (tmp_path / "best_only").mkdir()
+    (tmp_path / "best_only" / "best.safetensors").write_bytes(b"x")
+    with pytest.raises(TrainingError, match="before its first saved epoch.*--exist-ok"):
+        fit(_cfg("train.epochs=1"), tmp_path / "best_only", train=train, val=val, resume=True, quiet=True)
+
+
+def test_small_datasets_get_a_hold_out_or_a_clear_message():
+    from ferkit.train.data_setup import holdout
+
+    ds = bar_dataset(6, 1).take_split("train")  # 42 images of 7 classes: a 10 % hold-out (5) cannot hold each
+    train, val = holdout(ds, 0.1, 0)
+    assert len(val) == 5 and len(train) == 37
+    grouped = ds.subset(np.arange(len(ds)))
+    grouped.groups = np.arange(len(ds)) % 4  # 4 subjects cannot give a 1-in-10 hold-out by subject
+    with pytest.raises(TrainingError, match=r"at least 10 subjects, the training data has 4.*0\.25"):
+        holdout(grouped, 0.1, 0)
+
+
+def test_multi_target_trains_without_a_teacher():
+    from ferkit.train.distill import check_distill_cfg
+
+    check_distill_cfg(_cfg().train, "multi_target")  # no distill_from: nothing to refuse
+    with pytest.raises(Exception, match="multi_target"):
+        check_distill_cfg(_cfg("train.distill_from=a.safetensors").train, "multi_target")

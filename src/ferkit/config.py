@@ -138,10 +138,12 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "train.checkpoint_dtype": ("float32", "float16"),
 }
 DEVICE_PATTERN = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
+AT_LEAST_ONE = ("train.epochs", "train.batch_size", "train.eval_batch_size")
 
 
 def check_choices(cfg: Config, where: str = "config") -> None:
-    """Raise ConfigError naming the key when a fixed-choice value (CHOICES, train.device) is not allowed."""
+    """Raise ConfigError naming the key when a fixed-choice value (CHOICES, train.device) is not allowed or a
+    count (AT_LEAST_ONE) is below 1."""
     for key, allowed in CHOICES.items():
         section, name = key.split(".")
         value = getattr(getattr(cfg, section), name)
@@ -150,6 +152,11 @@ def check_choices(cfg: Config, where: str = "config") -> None:
             raise ConfigError(
                 f"{where}: {key}={value!r} is not allowed{hint}; choose one of {', '.join(allowed)}"
             )
+    for key in AT_LEAST_ONE:
+        section, name = key.split(".")
+        value = getattr(getattr(cfg, section), name)
+        if value < 1:
+            raise ConfigError(f"{where}: {key} must be at least 1, got {value}")
     if not DEVICE_PATTERN.fullmatch(cfg.train.device):
         raise ConfigError(
             f"{where}: train.device={cfg.train.device!r} is not a device; use auto, cpu, cuda, cuda:N or mps"

@@ -37,6 +37,14 @@ def check_tta(tta: str) -> None:
         raise FerkitError(f"unknown test-time augmentation {tta!r}; choose one of {', '.join(TTA_MODES)}")
 
 
+def check_batch_size(batch_size: int) -> None:
+    """Raise FerkitError when `batch_size` is below 1 (a negative one would silently skip every forward pass)."""
+    if int(batch_size) < 1:
+        from ferkit.errors import FerkitError
+
+        raise FerkitError(f"batch size must be at least 1, got {batch_size}")
+
+
 def tta_views(images: np.ndarray, dc: DataConfig, tta: str) -> list[torch.Tensor]:
     """Normalised network inputs for each test-time view of a uint8 batch N×H×W.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.backends.base import tta_views
+from ferkit.backends.base import check_batch_size, tta_views
 from ferkit.errors import ModelError
 from ferkit.models.data_config import DataConfig
 
@@ -88,6 +88,7 @@ class OnnxBackend:
 
     def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
         """float32 N×C logits of uint8 face crops N×H×W (resized to the model's size), averaged over TTA views."""
+        check_batch_size(batch_size)
         n = len(images)
         out = np.zeros((n, len(self.data_config.labels)), np.float32)
         for i in range(0, n, batch_size):

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.backends.base import tta_views
+from ferkit.backends.base import check_batch_size, tta_views
 
 
 class TorchBackend:
@@ -32,6 +32,7 @@ class TorchBackend:
 
     @torch.inference_mode()
     def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
+        check_batch_size(batch_size)
         n = len(images)
         out = np.zeros((n, len(self.data_config.labels)), np.float32)
         for i in range(0, n, batch_size):

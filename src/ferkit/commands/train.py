@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ferkit.commands._common import add_overrides
 
 
 def register(sub) -> None:
     p = sub.add_parser("train", help="train a model from a YAML config (resumable)")
-    p.add_argument("-c", "--config", help="YAML recipe (see configs/); defaults apply when left out")
+    p.add_argument(
+        "-c",
+        "--config",
+        help="YAML recipe (see configs/); with --resume and no -c, the run's own config.yaml; else the defaults",
+    )
     p.add_argument("--data", help="dataset path (overrides data.path)")
     add_overrides(p)
     p.add_argument("--run-dir", help="output folder (default: runs/<config name>)")
@@ -23,7 +29,11 @@ def _run(args) -> int:
     from ferkit.config import load_config
     from ferkit.train import fit
 
-    cfg = load_config(args.config, args.overrides)
+    config = args.config
+    if config is None and args.resume and args.run_dir:
+        saved = Path(args.run_dir) / "config.yaml"
+        config = saved if saved.is_file() else None  # resume the run with the recipe it was started with
+    cfg = load_config(config, args.overrides)
     run_dir = args.run_dir or f"runs/{cfg.name}"
     fit(
         cfg,

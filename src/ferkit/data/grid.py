@@ -12,7 +12,13 @@ from ferkit.errors import DataError
 
 
 def sample_grid(ds: FerDataset, out: str | Path, per_class: int = 10, scale: int = 2, seed: int = 0) -> Path:
-    """Draw `per_class` random samples of every class, one labelled row per class, to a PNG file."""
+    """Draw `per_class` random samples of every class, one labelled row per class, to an image file (the
+    suffix picks the format: .png, .jpg, .webp, ...)."""
+    out = Path(out)
+    if per_class < 1:
+        raise DataError(f"samples per class must be at least 1, got {per_class}")
+    if out.suffix.lower() not in Image.registered_extensions():
+        raise DataError(f"{out}: name the grid image with an image suffix such as .png")
     rng = np.random.default_rng(seed)
     h, w = ds.images.shape[1:3]
     th, tw = h * scale, w * scale
@@ -28,10 +34,9 @@ def sample_grid(ds: FerDataset, out: str | Path, per_class: int = 10, scale: int
         for col, i in enumerate(rng.permutation(idx)[:per_class]):
             tile = Image.fromarray(ds.images[i]).resize((tw, th), Image.Resampling.NEAREST)
             canvas.paste(tile, (label_w + col * (tw + pad), y))
-    out = Path(out)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         canvas.save(out)
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise DataError(f"{out}: cannot write the grid image ({exc.strerror or exc})") from None
     return out

@@ -228,6 +228,7 @@ def cross_validate(
     cfg = replace(cfg, data=replace(cfg.data, val_split=None))
     root = Path(run_dir or f"runs/cv_{cfg.name}")
     log = (lambda *a: None) if quiet else print
+    _check_plan(root, _plan(pool, splits, grouped, seed, cfg, init_from), resume, exist_ok)
     done: list[FoldResult] = []
     for i, (tr, te) in enumerate(splits, 1):
         fold_dir = root / f"fold_{i:02d}"
@@ -262,6 +263,63 @@ def cross_validate(
     )
     (root / "cv.json").write_text(json.dumps(result.to_dict(), indent=2))
     return result
+
+
+PLAN_FILE = "cv_plan.json"
+
+
+def _plan(pool: FerDataset, splits, grouped: bool, seed: int, cfg: Config, init_from) -> dict:
+    """What a fold's result depends on besides TTA: the data, the fold assignment, the recipe, the start point."""
+    import hashlib
+
+    from ferkit.config import config_to_dict
+
+    def digest(*arrays) -> str:
+        h = hashlib.sha256()
+        for a in arrays:
+            h.update(np.ascontiguousarray(a).tobytes())
+        return h.hexdigest()[:16]
+
+    return {
+        "folds": len(splits),
+        "seed": seed,
+        "grouped": grouped,
+        "data": digest(pool.images, pool.labels),
+        "test_folds": [digest(te) for _, te in splits],
+        "config": hashlib.sha256(json.dumps(config_to_dict(cfg), sort_keys=True).encode()).hexdigest()[:16],
+        "init_from": str(init_from) if init_from else None,
+    }
+
+
+def _check_plan(root: Path, plan: dict, resume: bool, exist_ok: bool) -> None:
+    """Refuse to resume folds made under another plan (their test folds would overlap the new training
+    folds); record the plan of a new run."""
+    path = root / PLAN_FILE
+    if not resume and not exist_ok and path.is_file():
+        raise DataError(
+            f"{root}: already holds a cross-validation; pass --resume to continue it or --exist-ok to start over"
+        )
+    if resume and path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            raise DataError(f"{path}: cannot read the plan of the earlier run ({exc})") from None
+        changed = [k for k in plan if old.get(k) != plan[k]]
+        if changed:
+            raise DataError(
+                f"{root}: the earlier cross-validation differs in {', '.join(changed)}; its finished folds "
+                f"cannot be reused (their test folds would not be this run's). Use another --run-dir, or "
+                f"--exist-ok to start over"
+            )
+        return
+    if resume and any(root.glob("fold_*/fold.json")):
+        warnings.warn(
+            f"{root}: folds from an older ferkit without {PLAN_FILE}: reused as they are; their data, seed "
+            "and recipe cannot be checked",
+            stacklevel=3,
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(plan, indent=2))
 
 
 def rescored(fr: FoldResult, m, tta: str, **changes) -> FoldResult:

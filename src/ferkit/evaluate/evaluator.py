@@ -191,6 +191,10 @@ def evaluate(
         FerkitError: face detection requested but not available.
     """
     t0 = time.perf_counter()
+    from ferkit.backends.base import check_batch_size, check_tta
+
+    check_batch_size(batch_size)  # before the data is read, not after
+    check_tta(tta)
     if not isinstance(data, FerDataset) and not str(data):
         raise DataError("no data to evaluate: pass a dataset path (--data PATH) or a FerDataset")
     ds = data if isinstance(data, FerDataset) else load_dataset(data, data_format, quiet=quiet)

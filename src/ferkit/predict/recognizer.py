@@ -65,11 +65,10 @@ class Recognizer:
         IouTracker(smooth)  # validates alpha
         self.margin = float(margin)
         self.smooth = float(smooth)
-        from ferkit.backends.base import check_tta
+        from ferkit.backends.base import check_batch_size, check_tta
 
         check_tta(tta)
-        if int(batch_size) < 1:
-            raise FerkitError(f"batch_size must be at least 1, got {batch_size}")
+        check_batch_size(batch_size)
         self.tta = tta
         self.batch_size = int(batch_size)
         self.frames_per_batch = max(1, int(frames_per_batch))

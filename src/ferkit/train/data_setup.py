@@ -22,8 +22,23 @@ def load_train_val(
     path = data_path or cfg.data.path
     if not path:
         raise TrainingError("no training data: pass --data PATH or set data.path in the config")
-    opts = {"label_mode": cfg.data.label_mode} if cfg.data.label_mode else {}
+    from pathlib import Path
+
+    from ferkit.data import detect_format, get_format
+
+    fmt = get_format(cfg.data.format) if cfg.data.format else detect_format(Path(path).expanduser())[0]
+    packed = fmt.name == "packed"  # a packed FER+ keeps the label mode it was packed with, in its notes
+    opts = {"label_mode": cfg.data.label_mode} if cfg.data.label_mode and not packed else {}
     ds = load_dataset(path, cfg.data.format, quiet=quiet, **opts)
+    stored = ds.notes.get("label_mode")
+    if packed and cfg.data.label_mode and stored != cfg.data.label_mode:
+        raise TrainingError(
+            f"{path} was packed with label_mode={stored or 'none (hard labels)'}, the config asks for "
+            f"data.label_mode={cfg.data.label_mode}; pack it again with --label-mode {cfg.data.label_mode} "
+            f"or drop the setting"
+        )
+    if stored and not cfg.data.label_mode:
+        cfg.data.label_mode = stored  # the loss and sampling of FER+ soft labels follow the data's mode
     return split_train_val(ds, cfg)
 
 
@@ -50,11 +65,25 @@ def holdout(ds: FerDataset, fraction: float, seed: int) -> tuple[FerDataset, Fer
     idx = np.arange(len(ds))
     if ds.groups is not None:
         k = max(2, round(1 / fraction))
+        n_groups = len(np.unique(ds.groups))
+        if n_groups < k:
+            raise TrainingError(
+                f"a hold-out of data.val_fraction={fraction} by subject needs at least {k} subjects, the training "
+                f"data has {n_groups}; raise data.val_fraction to {1 / max(n_groups, 2):.2f} or name a val split"
+            )
         splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
         tr, va = next(splitter.split(idx, ds.labels, ds.groups))
     else:
         counts = np.bincount(ds.labels)
-        strat = ds.labels if counts[counts > 0].min() >= 2 else None
+        n_val = int(np.ceil(fraction * len(ds)))
+        if n_val < 1 or n_val >= len(ds):
+            raise TrainingError(
+                f"a hold-out of data.val_fraction={fraction} from {len(ds)} images leaves one side empty"
+            )
+        # stratify when every class can go to both sides and the hold-out can hold one of each class
+        present = int((counts > 0).sum())
+        stratifiable = counts[counts > 0].min() >= 2 and min(n_val, len(ds) - n_val) >= present
+        strat = ds.labels if stratifiable else None
         tr, va = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
     return ds.subset(np.sort(tr)), ds.subset(np.sort(va))
 

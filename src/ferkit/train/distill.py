@@ -29,7 +29,7 @@ def check_distill_cfg(t: TrainCfg, label_mode: str | None) -> None:
     if t.distill_temperature <= 0:
         raise ConfigError(f"train.distill_temperature must be positive, got {t.distill_temperature}")
     check_amp("train.distill_amp", t.distill_amp)
-    if label_mode == "multi_target":
+    if t.distill_from is not None and label_mode == "multi_target":
         raise ConfigError("train.distill_from does not combine with data.label_mode=multi_target")
 
 

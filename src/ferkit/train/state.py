@@ -44,22 +44,46 @@ def _shares(v: torch.Tensor, tensors: dict) -> bool:
 
 
 def load_state(
-    path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, device
+    path: Path, model: torch.nn.Module, opt: torch.optim.Optimizer, device, model_name: str | None = None
 ) -> tuple[dict, dict | None]:
-    """Restore model and optimizer from a state file; returns (info, ema tensors or None)."""
+    """Restore model and optimizer from a state file; returns (info, ema tensors or None).
+
+    Raises:
+        TrainingError: a damaged file, or a run that does not fit this model, optimizer or frozen layers (the
+            message says to resume with the run's own config and flags).
+    """
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             info = json.loads(f.metadata()["ferkit_state"])
             tensors = {k: f.get_tensor(k) for k in f.keys()}
     except Exception as exc:  # safetensors raises several types for a damaged file
         raise TrainingError(f"{path}: cannot read the training state ({exc})") from None
-    model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+    own = (
+        f"resume with the run's own config (-c {path.parent / 'config.yaml'}) and the same --freeze-features"
+    )
+    if model_name is not None and info.get("model_name") != model_name:
+        raise TrainingError(
+            f"{path.parent}: the run trained {info.get('model_name')!r}, the config says {model_name!r}; {own}"
+        )
     state: dict = {}
     for k, v in tensors.items():
         if k.startswith("optim."):
             _, idx, name = k.split(".", 2)
             state.setdefault(int(idx), {})[name] = v.to(device) if name != "step" else v
     groups = info.pop("param_groups")
-    opt.load_state_dict({"state": state, "param_groups": groups})
+    try:
+        model.load_state_dict({k[6:]: v for k, v in tensors.items() if k.startswith("model.")})
+        saved_keys = {k for g in groups for k in g if k != "params"}
+        own_keys = {k for g in opt.param_groups for k in g if k != "params"}
+        if saved_keys != own_keys:  # another optimizer: loading would only fail at its first step
+            raise ValueError(
+                f"the run used another optimizer (settings {', '.join(sorted(saved_keys - own_keys))})"
+            )
+        opt.load_state_dict({"state": state, "param_groups": groups})
+    except (RuntimeError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise TrainingError(
+            f"{path}: the saved run does not fit this model or optimizer ({first}); {own}"
+        ) from None
     ema = {k[4:]: v.to(device) for k, v in tensors.items() if k.startswith("ema.")} or None
     return info, ema

@@ -40,16 +40,31 @@ class TrainResult:
     summary: dict = field(default_factory=dict)
 
 
+RUN_FILES = ("config.yaml", "history.csv")  # what a run writes before its first full save
+
+
 def _prepare_run_dir(run_dir: Path, resume: bool, exist_ok: bool) -> None:
     state = run_dir / "last_state.safetensors"
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainingError(f"{run_dir}: the run directory is an existing file")
     if resume and not state.is_file():
-        raise TrainingError(f"{run_dir}: nothing to resume (no last_state.safetensors)")
-    if not resume and run_dir.exists() and any(run_dir.iterdir()) and not exist_ok:
+        hint = (
+            " (it stopped before its first saved epoch: start it again with --exist-ok)"
+            if run_dir.is_dir()
+            else ""
+        )
+        raise TrainingError(f"{run_dir}: nothing to resume (no last_state.safetensors){hint}")
+    contents = [p.name for p in run_dir.iterdir()] if run_dir.is_dir() else []
+    started_only = set(contents) <= set(RUN_FILES)  # interrupted before any checkpoint: nothing to lose
+    if not resume and contents and not started_only and not exist_ok:
         raise TrainingError(
             f"{run_dir}: run directory already exists; pass --resume to continue it or --exist-ok "
             f"to start over in it"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TrainingError(f"{run_dir}: cannot create the run directory ({exc.strerror or exc})") from None
 
 
 def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, log) -> EpochData:
@@ -146,11 +161,7 @@ def fit(
     ema = ema_init(model) if cfg.train.ema > 0 else None
     start, step, best, best_epoch, bad = 0, 0, None, 0, 0
     if resume:
-        info, ema_state = load_state(run_dir / "last_state.safetensors", model, opt, device)
-        if info["model_name"] != cfg.model.name:
-            raise TrainingError(
-                f"{run_dir}: the run trained {info['model_name']!r}, the config says {cfg.model.name!r}"
-            )
+        info, ema_state = load_state(run_dir / "last_state.safetensors", model, opt, device, cfg.model.name)
         start, step, best, best_epoch, bad = (
             info["epoch"],
             info["step"],
@@ -277,7 +288,12 @@ def _with_weights(model, ema: dict):
 def _save_epoch(
     run_dir, cfg, model, eval_model, opt, ema, row, improved, train_meta, info, history, full=True
 ) -> None:
-    """Best checkpoint on improvement; history always; last checkpoint, state and curves when `full`."""
+    """History always; best checkpoint on improvement; last checkpoint, state and curves when `full`.
+
+    The history is written first: a state never runs ahead of it, so an interrupted save cannot leave a hole
+    (a resume from an older state drops the rows after that state's epoch and trains them again).
+    """
+    write_history(run_dir / "history.csv", history)
     dtype = torch.float16 if cfg.train.checkpoint_dtype == "float16" else None
     meta = {
         **train_meta,
@@ -290,7 +306,6 @@ def _save_epoch(
         save_checkpoint(run_dir / "last.safetensors", eval_model, meta, dtype=dtype)
         save_state(run_dir / "last_state.safetensors", model, opt, ema, info)
         plot_curves(run_dir / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
-    write_history(run_dir / "history.csv", history)
 
 
 def _finish(run_dir: Path, model, history, best_epoch, cfg, world, main, log) -> dict:
