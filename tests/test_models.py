@@ -296,3 +296,14 @@ def test_preprocess_shapes_and_normalisation() -> None:
     tiny = DataConfig(input_size=2, image_size=4, mean=(0.0,), std=(1.0,))
     img = torch.arange(16, dtype=torch.uint8).view(1, 4, 4)
     torch.testing.assert_close(preprocess(img, tiny)[0, 0] * 255, torch.tensor([[5.0, 6.0], [9.0, 10.0]]))
+
+
+def test_checkpoints_get_ordinary_permissions(tmp_path: Path) -> None:
+    import os
+
+    umask = os.umask(0o022)
+    try:  # safetensors writes its file itself: the permissions must still be 0666 less the umask
+        path = save_checkpoint(tmp_path / "c.safetensors", create_model("seed_cnn4c3f_28"), {})
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644
