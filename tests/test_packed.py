@@ -97,3 +97,35 @@ def test_training_on_a_packed_ferplus_keeps_its_label_mode(ferplus_dir, tmp_path
     other = load_config(None, ["data.val_split=valid", "data.label_mode=multi_target"])
     with pytest.raises(TrainingError, match="packed with label_mode=probability.*--label-mode multi_target"):
         load_train_val(other, str(packed))
+
+
+def test_cli_names_the_classes_of_a_ck_csv_so_a_fer_model_can_score_it(ck_csv, tmp_path):
+    out = tmp_path / "ck.npz"
+    names = "angry,disgust,fear,happy,sad,surprise,neutral,contempt"
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ferkit",
+            "data",
+            "pack",
+            str(ck_csv.path),
+            str(out),
+            "--labels",
+            names,
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr
+    ds = load_dataset(out)
+    assert ds.label_space.names == tuple(names.split(",")) and ds.class_counts()["contempt"] == 2
+    bad = subprocess.run(
+        [sys.executable, "-m", "ferkit", "data", "stats", str(out), "--labels", names, "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert bad.returncode == 2 and "unknown option 'labels'" in bad.stderr and "Traceback" not in bad.stderr

@@ -38,6 +38,12 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="dataset folder or CSV file")
     p.add_argument("--format", help="dataset format (default: detect)")
     p.add_argument("--label-mode", help="FER+ label mode: majority, probability, crossentropy, multi_target")
+    p.add_argument(
+        "--labels",
+        metavar="NAMES",
+        help="CSV only: the class names of ids 0..K-1, comma-separated (e.g. for the 8-class CK+ CSV "
+        "angry,disgust,fear,happy,sad,surprise,neutral,contempt), or a known label space (FER7)",
+    )
     p.add_argument("--strict", action="store_true", help="fail on the first unreadable image")
     p.add_argument("--no-cache", action="store_true", help="neither read nor write the dataset cache")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -47,6 +53,9 @@ def _load(args):
     from ferkit.data import load_dataset
 
     opts = {"label_mode": args.label_mode} if args.label_mode else {}
+    if args.labels:
+        names = [n.strip() for n in args.labels.split(",") if n.strip()]
+        opts["labels"] = names if len(names) > 1 else args.labels.strip()
     return load_dataset(
         args.path, args.format, strict=args.strict, cache=not args.no_cache, quiet=args.quiet, **opts
     )
