@@ -490,6 +490,8 @@ def test_cli_resume_without_a_config_uses_the_runs_own(tmp_path):
     assert again.returncode == 0, again.stderr
     assert read_checkpoint_meta(run / "last.safetensors")["model_name"] == "seed_keras_cnn"
     assert read_checkpoint_meta(run / "last.safetensors")["epoch"] == 2
+    earlier = (run / "config.until-epoch-1.yaml").read_text()  # the changed setting keeps the old recipe
+    assert "epochs: 1" in earlier and "epochs: 2" in (run / "config.yaml").read_text()
 
 
 def test_run_directory_problems_are_named(tmp_path):

@@ -177,6 +177,7 @@ def fit(
         log(f"resuming {run_dir} after epoch {start}")
     history = read_history(run_dir / "history.csv", start) if resume else []
     if main:
+        _keep_earlier_config(run_dir, cfg, start, log)
         save_config(cfg, run_dir / "config.yaml")
     net = model
     if world > 1:
@@ -274,6 +275,24 @@ def fit(
         history,
         summary,
     )
+
+
+def _keep_earlier_config(run_dir: Path, cfg: Config, start: int, log) -> None:
+    """A resume with changed settings keeps the earlier recipe as config.until-epoch-<start>.yaml."""
+    import yaml
+
+    saved = run_dir / "config.yaml"
+    if start == 0 or not saved.is_file():
+        return
+    try:
+        before = yaml.safe_load(saved.read_text())
+    except (OSError, yaml.YAMLError):
+        before = None
+    if before == yaml.safe_load(yaml.safe_dump(config_to_dict(cfg), sort_keys=False)):
+        return
+    kept = run_dir / f"config.until-epoch-{start}.yaml"
+    saved.replace(kept)
+    log(f"the config changed on resume: the settings of epochs up to {start} are kept in {kept.name}")
 
 
 def _with_weights(model, ema: dict):
