@@ -142,6 +142,17 @@ def test_default_detector_finds_no_face_in_photos_without_people(wild, photo):
     assert get_detector().detect(_wild_rgb(wild, photo)) == []
 
 
+@pytest.mark.skipif("haar" not in REAL, reason="no OpenCV Haar cascade")
+def test_haar_fallback_puts_no_face_on_dogs_or_clothing_and_one_box_per_face(wild):
+    haar = get_detector("haar")
+    for photo in ("dogs.jpg", "kit_with_rose.jpg"):
+        faces = haar.detect(_wild_rgb(wild, photo))
+        assert all(f.score >= 0.8 for f in faces) and (photo != "dogs.jpg" or faces == [])
+    faces = haar.detect(_wild_rgb(wild, "multiface.jpg"))
+    assert faces and all(iou(a.box, b.box) <= 0.3 for i, a in enumerate(faces) for b in faces[i + 1 :])
+    assert len(get_detector("haar", threshold=0).detect(_wild_rgb(wild, "dogs.jpg"))) == 2  # the old default
+
+
 def test_default_detector_finds_every_hand_boxed_face(wild):
     """Each box of training.xml (dlib imglab) contains the centre of a detected face."""
     root = ET.parse(wild / "training.xml").getroot()
