@@ -258,7 +258,15 @@ def test_browser_page_shows_box_and_label(url, tmp_path):
         )
         shot = tmp_path / "page.png"
         page.screenshot(path=str(shot))
+        junk = tmp_path / "notimg.jpg"  # a file neither the browser nor the server can decode
+        junk.write_bytes(b"this is not an image")
+        page.set_input_files("#file", str(junk))
+        page.wait_for_function(
+            "document.getElementById('status').textContent.startsWith('Error:')", timeout=30_000
+        )
+        status = page.inner_text("#status")
         browser.close()
+    assert "not an image" in status  # the server's 415 message, not a page stuck on "Recognising…"
     assert label.split(". ", 1)[1] in {"angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"}
     assert size == [512, 512]
     assert pixel[:3] == [0x22, 0xC5, 0x5E], pixel  # the box's green stroke
