@@ -228,6 +228,10 @@ def test_huge_images_are_downscaled_or_refused_never_decoded_whole(rec, tmp_path
     assert result.ok and result.size == (10000, 10000) and result.image.shape[0] <= 5000
     expected = (3000 + 4 * ASTRONAUT_FACE[0], 2000 + 4 * ASTRONAUT_FACE[1], 4 * 89, 4 * 112)
     assert len(result.faces) == 1 and iou(result.faces[0].box, expected) > 0.6  # in the file's own pixels
+    (found,) = rec.detect(tmp_path / "huge.jpg")  # the public steps agree with predict()
+    assert iou(found.box, result.faces[0].box) > 0.95
+    probs = rec.classify(rec.crop(tmp_path / "huge.jpg", [found]))
+    assert np.allclose(probs[0], list(result.faces[0].probs.values()), atol=1e-4)
     (tmp_path / "bomb.png").write_bytes(png_bomb_bytes(10000, 10000))
     (refused,) = rec.predict(tmp_path / "bomb.png")
     assert not refused.ok and ("too large" in refused.error or "over the limit" in refused.error)

@@ -88,16 +88,20 @@ class Recognizer:
     # ------------------------------------------------------------------------------------------------ steps
 
     def detect(self, image) -> list[Face]:
-        """Faces in one image (RGB numpy array, PIL image or image path), best score first."""
-        return self.detector.detect(_as_rgb(image))
+        """Faces in one image (RGB numpy array, PIL image or image path), best score first, in the image's own
+        pixels (a JPEG path over 64 MP is decoded at a reduced scale; its boxes are scaled back)."""
+        rgb, k = _decoded(image)
+        return [_to_original(f, k) for f in self.detector.detect(rgb)]
 
     def crop(self, image, faces: list[Face]) -> np.ndarray:
-        """FER2013-style grayscale crops of `faces` in `image`: uint8 N×S×S (S = the model's image size)."""
-        rgb = _as_rgb(image)
+        """FER2013-style grayscale crops of `faces` (in the image's own pixels, as `detect` gives them) in
+        `image`: uint8 N×S×S (S = the model's image size)."""
+        rgb, k = _decoded(image)
         s = self.backend.data_config.image_size
         if not faces:
             return np.zeros((0, s, s), np.uint8)
-        return np.stack([crop_face(rgb, f, self.backend.data_config, self.margin) for f in faces])
+        dc = self.backend.data_config
+        return np.stack([crop_face(rgb, _to_original(f, 1.0 / k), dc, self.margin) for f in faces])
 
     def classify(self, crops) -> np.ndarray:
         """Class probabilities of face crops: float32 N×C, rows summing to 1.
@@ -224,12 +228,14 @@ def _to_original(face: Face, k: float) -> Face:
     return Face(box, face.score, marks)
 
 
-def _as_rgb(image) -> np.ndarray:
+def _decoded(image) -> tuple[np.ndarray, float]:
+    """(RGB array, original width / decoded width): a path may be decoded at a reduced scale."""
     if isinstance(image, str | Path):
         from ferkit.predict.decode import read_rgb
 
-        return read_rgb(image)[0]
-    return array_to_rgb(image)
+        rgb, size = read_rgb(image)
+        return rgb, size[0] / rgb.shape[1]
+    return array_to_rgb(image), 1.0
 
 
 def _crop_batch(crops, size: int) -> np.ndarray:

@@ -14,7 +14,8 @@ LIMITATIONS = """\
   lighter-skinned subjects. Accuracy on under-represented groups is unknown and likely lower.
 - **Posed vs spontaneous.** The seven categories are prototypical expressions. Real, spontaneous expressions are
   subtler and mixed; a label is what the face *shows*, not what the person *feels*.
-- **Disgust** has only 436 training images; its recall is low.
+- **Disgust** has only 436 training images and 56 PublicTest ones: its per-class figures are the least stable
+  (one image is 1.8 points of its recall).
 - **Not for decisions about people.** Do not use this model to judge, hire, grade, police, diagnose or monitor
   individuals. It is a research and prototyping tool.
 - Input must be a face crop framed like FER2013 (ferkit's recognizer detects and crops faces for you).
