@@ -336,6 +336,18 @@ def test_bad_output_paths_are_named(rec, photo, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["astronaut.jpg", "file"]  # no temporary files
 
 
+def test_max_side_finds_small_faces_in_big_photos(ckpt):
+    import cv2
+
+    canvas = np.full((3000, 4000, 3), 128, np.uint8)  # a ~40 px face in a 12 MP photo
+    canvas[1400:1605, 1800:2005] = cv2.resize(astronaut(), (205, 205), interpolation=cv2.INTER_AREA)
+    assert ferkit.load(ckpt).detect(canvas) == []  # shrunk to 960 px, the face is ~10 px
+    (face,) = ferkit.load(ckpt, max_side=4000).detect(canvas)
+    assert 1850 < face.box[0] < 1900 and 1400 < face.box[1] < 1450
+    with pytest.raises(FerkitError, match="max_side"):
+        ferkit.load(ckpt, max_side=8)
+
+
 def test_recognizer_options_are_checked_when_it_is_built(ckpt):
     with pytest.raises(FerkitError, match="flipp"):
         ferkit.load(ckpt, "none", tta="flipp")

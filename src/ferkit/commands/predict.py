@@ -27,6 +27,12 @@ def register(sub) -> None:
     p.add_argument("--show", action="store_true", help="live window with FPS (needs a display; q quits)")
     p.add_argument("--min-face", type=int, metavar="PX", help="ignore faces smaller than PX pixels")
     p.add_argument(
+        "--max-side",
+        type=int,
+        metavar="PX",
+        help="longest side face detection runs at (default 960); raise it for small faces in big photos",
+    )
+    p.add_argument(
         "--smooth", type=float, default=0.0, metavar="ALPHA", help="video smoothing, 0..1 (0 = off)"
     )
     p.add_argument(
@@ -55,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
     from ferkit.predict import load
     from ferkit.predict.run import run_predict
 
-    options = {"min_face": args.min_face, "smooth": args.smooth, "tta": args.tta}
+    options = {"min_face": args.min_face, "max_side": args.max_side, "smooth": args.smooth, "tta": args.tta}
     if args.margin is not None:
         options["margin"] = args.margin
     recognizer = load(args.model, args.detector, **options)

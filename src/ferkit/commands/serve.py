@@ -13,6 +13,9 @@ def register(sub) -> None:
         "--model", help="checkpoint, .onnx file or shipped model name (default: the shipped model)"
     )
     p.add_argument("--detector", help="face detector (default: yunet where installed, else haar)")
+    p.add_argument(
+        "--max-side", type=int, metavar="PX", help="longest side face detection runs at (default 960)"
+    )
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
@@ -37,6 +40,7 @@ def _run(args) -> int:
     env = {
         "FERKIT_SERVE_MODEL": args.model or "",
         "FERKIT_SERVE_DETECTOR": args.detector or "",
+        "FERKIT_SERVE_MAX_SIDE": str(args.max_side or ""),
         "FERKIT_SERVE_MAX_UPLOAD_MB": str(args.max_upload_mb),
         "FERKIT_SERVE_MAX_PENDING": str(args.max_pending),
         "FERKIT_SERVE_API_KEY_ENV": args.api_key_env or "",

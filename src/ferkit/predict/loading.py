@@ -76,7 +76,7 @@ def load(model: object = None, detector: object = None, *, device: str = "cpu", 
         detector: A detector name from `ferkit detectors` ("yunet", "haar", "none"), a `Detector`, or None
             for the best available.
         device: Torch device for checkpoint models ("cpu", "cuda").
-        **kwargs: `Recognizer` options: margin, min_face, smooth, tta, batch_size, require_face.
+        **kwargs: `Recognizer` options: margin, min_face, max_side, smooth, tta, batch_size, require_face.
 
     Returns:
         A `Recognizer`.

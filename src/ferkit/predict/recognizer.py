@@ -39,6 +39,9 @@ class Recognizer:
         margin: Context around the FER2013-framed face, as a fraction of its side on every side (see
             `ferkit.faces.align`).
         min_face: Ignore faces smaller than this many pixels (None: the detector's default, 0).
+        max_side: Longest side detection runs at (None: the detector's default, 960 px). Larger images are
+            shrunk to it first, so faces under ~25 px after shrinking are missed: raise it for small faces in
+            big photos (detection time grows with the pixels).
         smooth: Temporal smoothing of video probabilities, alpha in [0, 1): weight of the past (0 = off).
         tta: Test-time augmentation of the backend ("none", "flip", "tencrop").
         batch_size: Most crops per forward pass.
@@ -52,6 +55,7 @@ class Recognizer:
         detector: str | Detector | None = None,
         margin: float = DEFAULT_MARGIN,
         min_face: int | None = None,
+        max_side: int | None = None,
         smooth: float = 0.0,
         tta: str = "none",
         batch_size: int = 64,
@@ -59,7 +63,12 @@ class Recognizer:
         require_face: bool = False,
     ) -> None:
         self.backend = backend
-        self.detector = get_detector(detector, **({} if min_face is None else {"min_face": int(min_face)}))
+        options = {} if min_face is None else {"min_face": int(min_face)}
+        if max_side is not None:
+            if int(max_side) < 32:
+                raise FerkitError(f"max_side must be at least 32 pixels, got {max_side}")
+            options["max_side"] = int(max_side)
+        self.detector = get_detector(detector, **options)
         if margin < 0 or margin > 2:
             raise FerkitError(f"margin must be between 0 and 2 (a fraction of the face size), got {margin}")
         IouTracker(smooth)  # validates alpha

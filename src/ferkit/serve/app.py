@@ -160,8 +160,11 @@ def app_from_env():
     """App factory for `uvicorn --factory` with several workers: settings come from FERKIT_SERVE_* variables."""
     import ferkit
 
+    max_side = os.environ.get("FERKIT_SERVE_MAX_SIDE")
     rec = ferkit.load(
-        os.environ.get("FERKIT_SERVE_MODEL") or None, detector=os.environ.get("FERKIT_SERVE_DETECTOR") or None
+        os.environ.get("FERKIT_SERVE_MODEL") or None,
+        detector=os.environ.get("FERKIT_SERVE_DETECTOR") or None,
+        max_side=int(max_side) if max_side else None,
     )
     limits = Limits(
         max_upload_bytes=int(float(os.environ.get("FERKIT_SERVE_MAX_UPLOAD_MB", "10")) * 1024 * 1024),
