@@ -409,8 +409,13 @@ def test_process_votes_probability(mode, votes, expected):
 @pytest.mark.parametrize(
     ("votes", "expected"),
     [
-        ([5, 3, 2, 0, 0, 0, 0, 0, 0, 0], [0.5, 0.3, 0.2, 0, 0, 0, 0, 0]),
-        ([8, 2, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]),  # 2 < 30 % of 8
+        ([5, 3, 2, 0, 0, 0, 0, 0, 0, 0], [0.625, 0.375, 0, 0, 0, 0, 0, 0]),  # 2 < 30 % of the 10 votes
+        (
+            [4, 0, 0, 1, 3, 2, 0, 0, 0, 0],
+            [4 / 7, 0, 0, 0, 3 / 7, 0, 0, 0],
+        ),  # of 9 votes (the 1 is an outlier)
+        ([3, 2, 2, 2, 0, 0, 0, 0, 0, 0], None),  # the kept 3 votes are not more than half of 9
+        ([8, 2, 0, 0, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]),
         ([6, 0, 0, 1, 0, 0, 0, 0, 0, 0], [1, 0, 0, 0, 0, 0, 0, 0]),  # single vote removed
         ([2, 0, 0, 0, 0, 0, 0, 0, 8, 0], None),  # peaks on unknown
     ],
@@ -424,7 +429,7 @@ def test_process_votes_multi_target(votes, expected):
 
 
 def test_process_votes_returns_eight_values_summing_to_one():
-    out = process_votes(np.array([3, 2, 2, 2, 0, 0, 0, 0, 1, 0], dtype=float), "multi_target")
+    out = process_votes(np.array([4, 3, 0, 0, 0, 0, 0, 0, 3, 0], dtype=float), "multi_target")
     assert out.shape == (8,)
     assert out.sum() == pytest.approx(1.0)
 

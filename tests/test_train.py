@@ -330,7 +330,10 @@ def test_ferplus_losses():
     logits = torch.tensor([[2.0, 0.0, -1.0]])
     target = torch.tensor([[0.5, 0.5, 0.0]])
     p = torch.softmax(logits, 1)[0]
-    assert float(multi_target_loss(logits, target)) == pytest.approx(float(-torch.log(p[0] + p[1])), abs=1e-6)
+    # the reference's −log max(target · p): the best acceptable class counts, not their sum
+    assert float(multi_target_loss(logits, target)) == pytest.approx(float(-torch.log(p[0])), abs=1e-6)
+    flipped = torch.tensor([[0.0, 0.5, 0.5]])
+    assert float(multi_target_loss(logits, flipped)) == pytest.approx(float(-torch.log(p[1])), abs=1e-6)
 
 
 def test_distillation_blends_the_teachers_predictions_into_the_targets(tmp_path, monkeypatch):

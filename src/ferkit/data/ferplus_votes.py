@@ -6,8 +6,9 @@ unknown or NF; the kept target is renormalised over the 8 emotions.
 - majority: the top emotion when it holds more than half of the votes, else dropped.
 - probability / crossentropy: the top emotions (at most 3) until 75 % of the votes are covered; dropped when
   they hold ≤ 50 % of the votes.
-- multi_target: every emotion with at least 30 % of the top count (the reference code's evident intent; its
-  for/else bug sends every sample to unknown).
+- multi_target: every emotion with at least 30 % of the votes; dropped when those hold ≤ 50 % of the votes
+  (microsoft/FERPlus src/ferplus.py, `_process_data`; an early version of that file had a for/else bug that
+  sent every sample to unknown).
 """
 
 from __future__ import annotations
@@ -35,8 +36,10 @@ def process_votes(votes: np.ndarray, mode: str) -> np.ndarray | None:
         if emotion is None:
             return None
     elif mode == "multi_target":
-        keep = raw >= 0.3 * raw.max()
+        keep = raw >= 0.3 * total
         emotion[keep] = raw[keep]
+        if emotion.sum() <= 0.5 * total:
+            return None
     else:
         raise ValueError(f"unknown FER+ label mode {mode!r}; known: {', '.join(MODES)}")
     if int(np.argmax(emotion)) >= N_EMOTIONS:
