@@ -645,3 +645,14 @@ def test_corrupt_cache_file_is_ignored_with_a_warning(kaggle_dir, cache_dir):
     with pytest.warns(UserWarning, match="cache"):
         ds = load_dataset(kaggle_dir)
     assert len(ds) == 12
+
+
+def test_macos_zip_leftovers_and_empty_folders_are_not_classes(tmp_path):
+    root = tmp_path / "faces"
+    for i, name in enumerate(("angry", "happy", "sad")):
+        save_image(root / name / f"{i}.png", noise(i))
+    save_image(root / "__MACOSX" / "happy" / "._0.png", noise(9))  # what unzipping a macOS archive leaves
+    (root / "surprise").mkdir()  # an empty class folder
+    ds = load_dataset(root, cache=False)
+    assert ds.label_space == FER7 and len(ds) == 3
+    assert not any("MACOSX" in s for s in ds.sources)

@@ -17,6 +17,13 @@ def class_of(rel: str, depth: int) -> str | None:
     return parts[depth] if len(parts) > depth + 1 else None
 
 
+def class_names(files: list[FileEntry], depth: int = 0) -> set[str]:
+    """Names of the class folders that hold at least one image: an empty folder, or one of hidden files only
+    (a macOS `__MACOSX` of `._*` resource forks), is not a class."""
+    images, _ = split_images(files)
+    return {name for f in images if (name := class_of(f.rel, depth)) is not None}
+
+
 def read_class_tree(
     root: Path,
     files: list[FileEntry],
@@ -79,4 +86,6 @@ def read_class_tree(
 
 
 def subdirs(path: Path) -> list[Path]:
-    return sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    return sorted(
+        p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"
+    )

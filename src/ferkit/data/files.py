@@ -43,7 +43,7 @@ def walk(root: Path) -> list[FileEntry]:
         except PermissionError:
             raise DataError(f"{d}: permission denied") from None
         for e in entries:
-            if e.name.startswith("."):
+            if e.name.startswith(".") or e.name == "__MACOSX":  # hidden, or a macOS zip's resource forks
                 continue
             if e.is_dir(follow_symlinks=True):
                 stack.append(Path(e.path))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ferkit.constants import FACE_SIZE
-from ferkit.data._classdirs import read_class_tree, subdirs
+from ferkit.data._classdirs import class_names, read_class_tree, subdirs
 from ferkit.data.dataset import FerDataset
 from ferkit.data.files import FileEntry, walk
 from ferkit.data.formats import DatasetFormat, register_format
@@ -29,7 +29,7 @@ def inputs(root: Path, options: dict) -> list[FileEntry]:
 
 
 def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
-    names = {d.name for d in subdirs(root)}
+    names = class_names(files)
     return read_class_tree(
         root,
         files,
