@@ -129,3 +129,12 @@ def test_cli_names_the_classes_of_a_ck_csv_so_a_fer_model_can_score_it(ck_csv, t
         timeout=120,
     )
     assert bad.returncode == 2 and "unknown option 'labels'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_missing_validation_split_says_which_one_to_use(ferplus_dir):
+    from ferkit.config import load_config
+    from ferkit.errors import TrainingError
+    from ferkit.train.data_setup import load_train_val
+
+    with pytest.raises(TrainingError, match=r"no validation split 'public_test'.*--set data.val_split=valid"):
+        load_train_val(load_config(None), str(ferplus_dir))

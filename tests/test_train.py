@@ -11,7 +11,7 @@ import torch
 from tests._synthetic import bar_dataset, write_bar_csv
 
 from ferkit.config import load_config
-from ferkit.errors import DataError, ModelError, TrainingError
+from ferkit.errors import ModelError, TrainingError
 from ferkit.models import load_model, read_checkpoint_meta
 from ferkit.train import fit
 
@@ -158,7 +158,7 @@ def test_refuses_selection_on_test_split():
 
     with pytest.raises(TrainingError, match="test split"):
         split_train_val(ds, _cfg("data.val_split=private_test"))
-    with pytest.raises(DataError, match="split 'private_test' not found"):
+    with pytest.raises(TrainingError, match="no validation split 'private_test'.*public_test"):
         split_train_val(ds, _cfg("data.val_split=private_test", "data.allow_test_selection=true"))
 
 

@@ -52,6 +52,14 @@ def split_train_val(ds: FerDataset, cfg: Config) -> tuple[FerDataset, FerDataset
                 f"split (e.g. public_test for FER2013, valid for FER+), data.val_split=null for a hold-out of "
                 f"train, or set data.allow_test_selection=true if you really mean it"
             )
+        if d.val_split not in ds.splits:
+            usable = [s for s in ds.splits if s != d.train_split and s not in TEST_SPLITS]
+            hint = f"select on {usable[0]} with --set data.val_split={usable[0]}" if usable else ""
+            hint = hint or "hold out part of train with --set data.val_split=null"
+            raise TrainingError(
+                f"{ds.root}: no validation split {d.val_split!r} (data.val_split); this {ds.format} dataset has "
+                f"splits {', '.join(ds.splits)}: {hint}"
+            )
         return train, ds.take_split(d.val_split)
     return holdout(train, d.val_fraction, cfg.train.seed)
 
