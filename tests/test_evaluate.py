@@ -230,6 +230,19 @@ def test_dedup_aware_figure(net):
     assert d["accuracy_unseen"] == pytest.approx(ok[5:].mean())
     assert d["accuracy_seen"] == pytest.approx(ok[:5].mean())
     assert res.to_dict()["dedup"] == d
+    assert "note" not in d
+    other = build_dataset(
+        images=xt[5:],
+        labels=yt[5:],
+        label_space=FER7,
+        splits=["train"] * (len(yt) - 5),
+        split_order=("train",),
+        sources=[f"o{i}" for i in range(len(yt) - 5)],
+        format="ferplus",
+        root="ferplus-train",
+    )
+    none = evaluate(net, test, train_data=other).dedup
+    assert none["n_seen"] == 0 and "pixel for pixel" in none["note"] and "ferplus" in none["note"]
 
 
 def test_unwritable_report_dir(net, tmp_path):

@@ -222,7 +222,7 @@ def evaluate(
     dedup = None
     if train_data is not None:
         correct = (probs.argmax(1) == y) & ~no_face
-        dedup = dedup_figure(part.images, correct, train_data, quiet)
+        dedup = dedup_figure(part.images, correct, train_data, quiet, test_format=part.format)
     from ferkit.evaluate.card import model_card
 
     label = _model_label(model, backend)
@@ -249,11 +249,17 @@ def evaluate(
 
 
 def dedup_figure(
-    test_images: np.ndarray, correct: np.ndarray, train_data: str | Path | FerDataset, quiet: bool = True
+    test_images: np.ndarray,
+    correct: np.ndarray,
+    train_data: str | Path | FerDataset,
+    quiet: bool = True,
+    test_format: str | None = None,
 ) -> dict:
     """Accuracy on the test samples with and without an exact pixel duplicate in the training data.
 
-    The training data is the `train` split of `train_data` when it has one, else all of it.
+    The training data is the `train` split of `train_data` when it has one, else all of it. When nothing matches
+    and the two datasets come in different formats (`test_format`), a note says exact matching cannot see
+    duplicates stored differently.
     """
     from ferkit.data.duplicates import seen_in
 
@@ -274,5 +280,11 @@ def dedup_figure(
     if len(test_images) and len(train) and test_images.shape[1:] != train.images.shape[1:]:
         out["note"] = (
             f"image sizes differ ({test_images.shape[1:]} vs {train.images.shape[1:]}): no duplicate can match"
+        )
+    elif not seen.any() and test_format and train.format != test_format:
+        out["note"] = (
+            f"no exact duplicate found between {test_format} and {train.format} data: duplicates are matched "
+            "pixel for pixel, and the same face stored differently (FER2013's JPEGs vs FER+'s PNGs differ by "
+            "~1.5 grey levels) never matches; compare data in one format"
         )
     return out

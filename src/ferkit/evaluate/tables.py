@@ -45,6 +45,8 @@ def format_eval(result) -> str:
         d = result.dedup
         acc = _f(d["accuracy_unseen"]) if d["accuracy_unseen"] is not None else "n/a"
         summary.append([f"accuracy without train duplicates (n={d['n_unseen']:,})", acc])
+        if d.get("note"):
+            head.append(f"duplicates: {d['note']}")
     per_class = [[n, _f(c.precision), _f(c.recall), _f(c.f1), c.support] for n, c in m.per_class.items()]
     return "\n\n".join(
         [
