@@ -656,3 +656,13 @@ def test_macos_zip_leftovers_and_empty_folders_are_not_classes(tmp_path):
     ds = load_dataset(root, cache=False)
     assert ds.label_space == FER7 and len(ds) == 3
     assert not any("MACOSX" in s for s in ds.sources)
+
+
+def test_two_folders_read_as_one_class_are_merged_with_a_warning(tmp_path):
+    root = tmp_path / "faces"
+    save_image(root / "happy" / "a.png", noise(1))
+    save_image(root / "Happiness" / "b.png", noise(2))
+    save_image(root / "sad" / "c.png", noise(3))
+    with pytest.warns(UserWarning, match=r"'Happiness' and 'happy' are both read as class 'happy'"):
+        ds = load_dataset(root, cache=False)
+    assert ds.class_counts()["happy"] == 2

@@ -525,6 +525,15 @@ def test_small_datasets_get_a_hold_out_or_a_clear_message():
         holdout(grouped, 0.1, 0)
 
 
+def test_multi_target_refuses_mixup(tmp_path):
+    from ferkit.errors import ConfigError
+
+    ds = bar_dataset(4, 1)
+    cfg = _cfg("data.label_mode=multi_target", "augment.mixup=0.4")
+    with pytest.raises(ConfigError, match="mixup.*multi_target"):
+        fit(cfg, tmp_path / "r", train=ds.take_split("train"), val=ds.take_split("public_test"), quiet=True)
+
+
 def test_multi_target_trains_without_a_teacher():
     from ferkit.train.distill import check_distill_cfg
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path, PurePath
 
 from ferkit.constants import FACE_SIZE
@@ -22,6 +23,20 @@ def class_names(files: list[FileEntry], depth: int = 0) -> set[str]:
     (a macOS `__MACOSX` of `._*` resource forks), is not a class."""
     images, _ = split_images(files)
     return {name for f in images if (name := class_of(f.rel, depth)) is not None}
+
+
+def _warn_merged_folders(root: Path, names: set[str]) -> None:
+    """Two folders read as one class (happy/ and Happiness/) are merged: say so, it may be a mistake."""
+    by_class: dict[str, list[str]] = {}
+    for name in sorted(names):
+        by_class.setdefault(canonical(name), []).append(name)
+    for cls, folders in by_class.items():
+        if len(folders) > 1:
+            warnings.warn(
+                f"{root}: folders {' and '.join(repr(f) for f in folders)} are both read as class {cls!r} "
+                "(their images are merged)",
+                stacklevel=3,
+            )
 
 
 def read_class_tree(
@@ -61,6 +76,7 @@ def read_class_tree(
                 f"{space.name} ({', '.join(space.names)})"
             )
         labels.append(space.names.index(canonical(name)))
+    _warn_merged_folders(root, {class_of(f.rel, depth) for f in kept})
     dec = decode_files(root, [f.rel for f in kept], size if size else None, strict, quiet)
     if not size and len(dec.sizes) > 1:
         raise DataError(

@@ -12,7 +12,7 @@ import torch
 
 from ferkit.config import Config, check_choices, config_to_dict, save_config, teacher_paths
 from ferkit.data import FerDataset
-from ferkit.errors import TrainingError
+from ferkit.errors import ConfigError, TrainingError
 from ferkit.models import save_checkpoint
 from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
@@ -145,6 +145,11 @@ def fit(
         train, val = load_train_val(cfg, data_path, quiet=quiet or not main)
     if len(train) == 0 or val is None or len(val) == 0:
         raise TrainingError("the training or validation split is empty")
+    if cfg.data.label_mode == "multi_target" and (cfg.augment.mixup > 0 or cfg.augment.cutmix > 0):
+        raise ConfigError(
+            "augment.mixup / augment.cutmix do not combine with data.label_mode=multi_target: a blended target "
+            "would make either sample's acceptable emotions acceptable for both; set them to 0"
+        )
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg, train.label_space, init_from, freeze_features, log).to(device)
     dc, n_classes = model.data_config, len(train.label_space)
