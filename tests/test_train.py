@@ -30,6 +30,18 @@ def _cfg(*extra):
     return load_config(None, FAST + list(extra))
 
 
+def _run_until_killed(monkeypatch, name, dying, cfg, run_dir, train, val):
+    """Run `fit` with trainer.<name> replaced by `dying(real)` (which raises KeyboardInterrupt at some epoch),
+    then put the real function back."""
+    import ferkit.train.trainer as trainer
+
+    real = getattr(trainer, name)
+    monkeypatch.setattr(trainer, name, dying(real))
+    with pytest.raises(KeyboardInterrupt):
+        fit(cfg, run_dir, train=train, val=val, quiet=True)
+    monkeypatch.setattr(trainer, name, real)
+
+
 def test_cli_one_epoch_writes_every_output(tmp_path):
     csv = write_bar_csv(tmp_path / "bars.csv", 10, 3)
     run = tmp_path / "run"
@@ -72,19 +84,15 @@ def test_resume_after_kill_continues_exactly(tmp_path, monkeypatch):
     cfg = _cfg("train.epochs=3", "augment.mixup=0.4", "train.ema=0.9")
     full = fit(cfg, tmp_path / "full", train=train, val=val, quiet=True)
 
-    import ferkit.train.trainer as trainer
+    def save_then_die(real):
+        def save(run_dir, cfg, model, eval_model, opt, ema, row, *a, **kw):
+            real(run_dir, cfg, model, eval_model, opt, ema, row, *a, **kw)
+            if row["epoch"] == 1:
+                raise KeyboardInterrupt  # killed right after epoch 1 was saved
 
-    real = trainer._save_epoch
+        return save
 
-    def save_then_die(run_dir, cfg, model, eval_model, opt, ema, row, *a, **kw):
-        real(run_dir, cfg, model, eval_model, opt, ema, row, *a, **kw)
-        if row["epoch"] == 1:
-            raise KeyboardInterrupt  # killed right after epoch 1 was saved
-
-    monkeypatch.setattr(trainer, "_save_epoch", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        fit(cfg, tmp_path / "cut", train=train, val=val, quiet=True)
-    monkeypatch.setattr(trainer, "_save_epoch", real)
+    _run_until_killed(monkeypatch, "_save_epoch", save_then_die, cfg, tmp_path / "cut", train, val)
     resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
     for a, b in zip(full.history, resumed.history, strict=False):
@@ -101,20 +109,16 @@ def test_save_every_resumes_from_the_last_full_save(tmp_path, monkeypatch):
         read_checkpoint_meta(tmp_path / "full" / "last.safetensors")["epoch"] == 4
     )  # the final epoch always
 
-    import ferkit.train.trainer as trainer
+    def save_then_die(real):
+        def save(*a, **kw):
+            real(*a, **kw)
+            if a[6]["epoch"] == 3:
+                raise KeyboardInterrupt  # killed after epoch 3, whose state was not saved (save_every=2)
 
-    real = trainer._save_epoch
+        return save
 
-    def save_then_die(*a, **kw):
-        real(*a, **kw)
-        if a[6]["epoch"] == 3:
-            raise KeyboardInterrupt  # killed after epoch 3, whose state was not saved (save_every=2)
-
-    monkeypatch.setattr(trainer, "_save_epoch", save_then_die)
-    with pytest.raises(KeyboardInterrupt):
-        fit(cfg, tmp_path / "cut", train=train, val=val, quiet=True)
+    _run_until_killed(monkeypatch, "_save_epoch", save_then_die, cfg, tmp_path / "cut", train, val)
     assert read_checkpoint_meta(tmp_path / "cut" / "last.safetensors")["epoch"] == 2
-    monkeypatch.setattr(trainer, "_save_epoch", real)
     resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]
     for a, b in zip(full.history, resumed.history, strict=True):
@@ -434,19 +438,16 @@ def test_an_interrupted_save_leaves_no_hole_in_the_history(tmp_path, monkeypatch
     ds = bar_dataset(8, 2)
     train, val = ds.take_split("train"), ds.take_split("public_test")
     cfg = _cfg("train.epochs=3")
-    import ferkit.train.trainer as trainer
 
-    real = trainer.save_state
+    def die_while_saving(real):
+        def save(path, model, opt, ema, info):
+            if info["epoch"] == 2:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of epoch 2's save
+            real(path, model, opt, ema, info)
 
-    def die_while_saving(path, model, opt, ema, info):
-        if info["epoch"] == 2:
-            raise KeyboardInterrupt  # Ctrl-C in the middle of epoch 2's save
-        real(path, model, opt, ema, info)
+        return save
 
-    monkeypatch.setattr(trainer, "save_state", die_while_saving)
-    with pytest.raises(KeyboardInterrupt):
-        fit(cfg, tmp_path / "cut", train=train, val=val, quiet=True)
-    monkeypatch.setattr(trainer, "save_state", real)
+    _run_until_killed(monkeypatch, "save_state", die_while_saving, cfg, tmp_path / "cut", train, val)
     resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
     rows = (tmp_path / "cut" / "history.csv").read_text().splitlines()[1:]

@@ -27,6 +27,13 @@ class SourceError(FerkitError):
     """A prediction source (image, video, webcam) cannot be opened."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (a library's multi-line dump reduced to its summary), or its
+    type name when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
     """Return ' (did you mean X?)' for the closest choice, or '' when none is close."""
     import difflib

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from ferkit._atomic import atomic_path
-from ferkit.errors import ModelError
+from ferkit.errors import ModelError, first_line
 
 PARITY_TOLERANCE = 1e-4
 """Largest allowed |softmax(torch) − softmax(onnxruntime)| on the check batch."""
@@ -181,8 +181,7 @@ def _to_proto(model: nn.Module, cfg, opset: int):
             )
             buf = io.BytesIO(program.model_proto.SerializeToString())
     except (RuntimeError, ValueError) as exc:  # e.g. an opset this PyTorch cannot write
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"ONNX export at opset {opset} failed: {first}") from None
+        raise ModelError(f"ONNX export at opset {opset} failed: {first_line(exc)}") from None
     finally:
         model.to(device)
     return onnx.load_from_string(buf.getvalue())

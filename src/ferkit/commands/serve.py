@@ -53,7 +53,6 @@ def _run(args) -> int:
         raise FerkitError(f"--workers {args.workers}: must be at least 1")
     app = app_from_env()  # a bad --model or --detector fails here, once, not in every restarted worker
     if args.workers > 1:  # each worker process builds its own app from the FERKIT_SERVE_* variables
-        del app
         uvicorn.run(
             "ferkit.serve.app:app_from_env",
             factory=True,

@@ -7,7 +7,7 @@ from pathlib import Path, PurePath
 
 from ferkit.constants import FACE_SIZE
 from ferkit.data.dataset import FerDataset, build_dataset
-from ferkit.data.files import FileEntry, decode_files, split_images
+from ferkit.data.files import FileEntry, decode_files, is_hidden, split_images
 from ferkit.errors import DataError
 from ferkit.labels import LabelSpace, canonical
 
@@ -67,16 +67,17 @@ def read_class_tree(
             ignored += 1  # an image outside any class folder has no label
         else:
             kept.append(f)
-    labels = []
+    labels, folders = [], set()
     for f in kept:
         name = class_of(f.rel, depth)
+        folders.add(name)
         if canonical(name) not in space.names:
             raise DataError(
                 f"{root / PurePath(f.rel).parent}: folder {name!r} is not a class of label space "
                 f"{space.name} ({', '.join(space.names)})"
             )
         labels.append(space.names.index(canonical(name)))
-    _warn_merged_folders(root, {class_of(f.rel, depth) for f in kept})
+    _warn_merged_folders(root, folders)
     dec = decode_files(root, [f.rel for f in kept], size if size else None, strict, quiet)
     if not size and len(dec.sizes) > 1:
         raise DataError(
@@ -102,6 +103,4 @@ def read_class_tree(
 
 
 def subdirs(path: Path) -> list[Path]:
-    return sorted(
-        p for p in path.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != "__MACOSX"
-    )
+    return sorted(p for p in path.iterdir() if p.is_dir() and not is_hidden(p.name))

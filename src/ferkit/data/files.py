@@ -28,6 +28,11 @@ class FileEntry:
     mtime_ns: int
 
 
+def is_hidden(name: str) -> bool:
+    """A dot entry, or the `__MACOSX` folder of resource forks that unzipping a macOS archive leaves: never data."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
 def walk(root: Path) -> list[FileEntry]:
     """Every regular file under root (recursively, hidden entries skipped), sorted by relative path."""
     out: list[FileEntry] = []
@@ -43,7 +48,7 @@ def walk(root: Path) -> list[FileEntry]:
         except PermissionError:
             raise DataError(f"{d}: permission denied") from None
         for e in entries:
-            if e.name.startswith(".") or e.name == "__MACOSX":  # hidden, or a macOS zip's resource forks
+            if is_hidden(e.name):
                 continue
             if e.is_dir(follow_symlinks=True):
                 stack.append(Path(e.path))

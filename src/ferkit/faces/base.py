@@ -41,6 +41,8 @@ class Detector:
             raise FerkitError(f"min_face must be >= 0 pixels, got {min_face}")
         self.min_face = int(min_face)
         self.threshold = self.default_threshold if threshold is None else float(threshold)
+        if max_side is not None and int(max_side) < 32:
+            raise FerkitError(f"max_side must be at least 32 pixels, got {max_side}")
         self.max_side = int(max_side or self.default_max_side)
 
     def __repr__(self) -> str:

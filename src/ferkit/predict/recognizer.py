@@ -63,12 +63,8 @@ class Recognizer:
         require_face: bool = False,
     ) -> None:
         self.backend = backend
-        options = {} if min_face is None else {"min_face": int(min_face)}
-        if max_side is not None:
-            if int(max_side) < 32:
-                raise FerkitError(f"max_side must be at least 32 pixels, got {max_side}")
-            options["max_side"] = int(max_side)
-        self.detector = get_detector(detector, **options)
+        options = {"min_face": min_face, "max_side": max_side}
+        self.detector = get_detector(detector, **{k: int(v) for k, v in options.items() if v is not None})
         if margin < 0 or margin > 2:
             raise FerkitError(f"margin must be between 0 and 2 (a fraction of the face size), got {margin}")
         IouTracker(smooth)  # validates alpha

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
-import tempfile
+from contextlib import ExitStack
 from pathlib import Path
 
 import numpy as np
 
+from ferkit._atomic import atomic_path
 from ferkit.errors import FerkitError
 from ferkit.predict.results import FrameResult
 
@@ -31,36 +31,31 @@ def output_folder(path: str | Path, what: str) -> Path:
 
 
 class _StagedFile:
-    """A text file written beside `path` and moved onto it by close(commit=True): a run that fails before its
-    first result, or is discarded, leaves an existing file at `path` as it was."""
+    """A text file written through `ferkit._atomic.atomic_path` and moved onto `path` by close(commit=True): a run
+    that fails before its first result, or is discarded, leaves an existing file at `path` as it was."""
 
     def __init__(self, path: str | Path, what: str, newline: str | None = None) -> None:
         self.path = Path(path)
         if self.path.is_dir():
             raise FerkitError(f"{what} {self.path}: that is a folder; give a file name")
         output_folder(self.path.parent, what)
+        self._stage = ExitStack()
         try:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
+            tmp = self._stage.enter_context(atomic_path(self.path))
+            self._f = self._stage.enter_context(tmp.open("w", encoding="utf-8", newline=newline))
         except OSError as exc:
+            self._stage.close()
             raise FerkitError(f"{what} {self.path}: cannot write here ({exc.strerror or exc})") from None
-        self._tmp = Path(tmp)
-        self._f = os.fdopen(fd, "w", encoding="utf-8", newline=newline)
 
     def close(self, commit: bool = True) -> None:
-        if self._f.closed:
-            return
-        self._f.close()
         if commit:
-            os.chmod(self._tmp, 0o666 & ~_umask())
-            os.replace(self._tmp, self.path)
-        else:
-            self._tmp.unlink(missing_ok=True)
+            self._stage.close()  # closes the file, then atomic_path moves it onto `path`
+        else:  # atomic_path removes its temporary file when the block ends with an exception
+            self._stage.__exit__(_Discarded, _Discarded(), None)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+class _Discarded(Exception):
+    """Ends a staged file's block so that nothing replaces the target."""
 
 
 class JsonWriter(_StagedFile):

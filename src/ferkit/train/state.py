@@ -11,7 +11,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 from ferkit._atomic import atomic_path
-from ferkit.errors import TrainingError
+from ferkit.errors import TrainingError, first_line
 
 
 def save_state(
@@ -81,9 +81,8 @@ def load_state(
             )
         opt.load_state_dict({"state": state, "param_groups": groups})
     except (RuntimeError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TrainingError(
-            f"{path}: the saved run does not fit this model or optimizer ({first}); {own}"
+            f"{path}: the saved run does not fit this model or optimizer ({first_line(exc)}); {own}"
         ) from None
     ema = {k[4:]: v.to(device) for k, v in tensors.items() if k.startswith("ema.")} or None
     return info, ema
