@@ -38,12 +38,25 @@ def fp32_peak_gflops(cores: int | None = None) -> float:
 
 
 def record(title: str, body: str) -> None:
-    """Print a section and append it to RESULTS.md with the date, machine and command."""
+    """Print a section and write it to RESULTS.md with the date, machine and command: it replaces the section of
+    the same title (RESULTS.md holds the current figure of each measurement; history lives in git), else it is
+    appended."""
     cmd = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
     text = (
         f"\n## {title}\n_{datetime.date.today().isoformat()} · {machine()}_  \n"
         f"Command: `{cmd}`\n\n{body.strip()}\n"
     )
     print(text)
-    with open(RESULTS, "a") as fh:
-        fh.write(text)
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    RESULTS.write_text(replace_section(old, title, text))
+
+
+def replace_section(document: str, title: str, section: str) -> str:
+    """`document` with its `## title` section (up to the next `## ` heading) replaced by `section`, or with
+    `section` appended when it has none."""
+    head = f"\n## {title}\n"
+    start = document.find(head)
+    if start < 0:
+        return document + section
+    end = document.find("\n## ", start + len(head))
+    return document[:start] + section + (document[end:] if end >= 0 else "")

@@ -45,6 +45,19 @@ def check_batch_size(batch_size: int) -> None:
         raise FerkitError(f"batch size must be at least 1, got {batch_size}")
 
 
+def finite(logits: np.ndarray, name: str) -> np.ndarray:
+    """`logits`, or ModelError when any is NaN or infinite: broken weights must not become a label or a JSON NaN."""
+    bad = ~np.isfinite(logits).all(axis=1)
+    if bad.any():
+        from ferkit.errors import ModelError
+
+        raise ModelError(
+            f"model {name} produced non-finite outputs (NaN or infinity) for {int(bad.sum())} of {len(logits)} "
+            "face(s): its weights are broken (a run that diverged?); retrain it or pick another checkpoint"
+        )
+    return logits
+
+
 def tta_views(images: np.ndarray, dc: DataConfig, tta: str) -> list[torch.Tensor]:
     """Normalised network inputs for each test-time view of a uint8 batch N×H×W.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.backends.base import check_batch_size, tta_views
+from ferkit.backends.base import check_batch_size, finite, tta_views
 from ferkit.errors import ModelError
 from ferkit.models.data_config import DataConfig
 
@@ -84,7 +84,27 @@ class OnnxBackend:
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
             raise ModelError(f"{path}: not a model ONNX Runtime can load ({exc})") from None
         cfg, meta = read_onnx_meta(session.get_modelmeta().custom_metadata_map, path)
-        return cls(session, cfg, meta, name=path.stem)
+        backend = cls(session, cfg, meta, name=path.stem)
+        backend._check_outputs(path)
+        return backend
+
+    def _check_outputs(self, path: Path) -> None:
+        """The output must have one logit per label of the metadata: refuse a mismatch at load, not at first use."""
+        shape = self.session.get_outputs()[0].shape
+        width = shape[-1] if shape and isinstance(shape[-1], int) else None
+        if width is None:  # a symbolic class dimension: ask the model itself
+            s = self.data_config.input_size
+            probe = np.zeros((1, self.data_config.channels, s, s), np.float32)
+            try:
+                width = self.session.run([self._output], {self._input: probe})[0].shape[-1]
+            except Exception as exc:  # onnxruntime raises its own exception types
+                raise ModelError(f"{path}: the model does not run on a {s}×{s} input ({exc})") from None
+        n = len(self.data_config.labels)
+        if width != n:
+            raise ModelError(
+                f"{path}: the model outputs {width} values per face but its metadata names {n} labels "
+                f"({', '.join(self.data_config.labels.names)})"
+            )
 
     def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
         """float32 N×C logits of uint8 face crops N×H×W (resized to the model's size), averaged over TTA views."""
@@ -95,4 +115,4 @@ class OnnxBackend:
             views = tta_views(images[i : i + batch_size], self.data_config, tta)
             acc = sum(self.session.run([self._output], {self._input: v.numpy()})[0] for v in views)
             out[i : i + batch_size] = acc / len(views)
-        return out
+        return finite(out, self.name)

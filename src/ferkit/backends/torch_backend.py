@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.backends.base import check_batch_size, tta_views
+from ferkit.backends.base import check_batch_size, finite, tta_views
 
 
 class TorchBackend:
@@ -39,4 +39,4 @@ class TorchBackend:
             views = tta_views(images[i : i + batch_size], self.data_config, tta)
             acc = sum(self.model(v.to(self.device)).float() for v in views) / len(views)
             out[i : i + batch_size] = acc.cpu().numpy()
-        return out
+        return finite(out, self.name)

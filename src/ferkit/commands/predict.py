@@ -21,7 +21,12 @@ def register(sub) -> None:
         "--model", help="shipped model name, checkpoint (.safetensors) or ONNX file (default: default)"
     )
     p.add_argument("--detector", help="face detector from `ferkit detectors` (default: the best available)")
-    p.add_argument("--save", metavar="DIR", help="write annotated images / videos to DIR")
+    p.add_argument(
+        "--save",
+        metavar="DIR",
+        help="write annotated images / videos to DIR as <name>.jpg / <name>.mp4 (replacing earlier outputs); "
+        "a name that is one of the inputs (e.g. --save is the photos' own folder) becomes <name>.annotated.jpg",
+    )
     p.add_argument("--json", metavar="FILE", help="write all results as a JSON list")
     p.add_argument("--csv", metavar="FILE", help="write one CSV row per face")
     p.add_argument("--show", action="store_true", help="live window with FPS (needs a display; q quits)")

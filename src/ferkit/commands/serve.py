@@ -22,6 +22,13 @@ def register(sub) -> None:
     p.add_argument("--max-upload-mb", type=float, default=10.0)
     p.add_argument("--max-pending", type=int, default=8, help="requests running or queued before 503")
     p.add_argument(
+        "--read-timeout",
+        type=float,
+        default=20.0,
+        metavar="S",
+        help="seconds a request body may take to arrive before a 408 (default 20)",
+    )
+    p.add_argument(
         "--api-key-env", metavar="VAR", help="require X-API-Key equal to this environment variable"
     )
     p.add_argument(
@@ -43,6 +50,7 @@ def _run(args) -> int:
         "FERKIT_SERVE_MAX_SIDE": str(args.max_side or ""),
         "FERKIT_SERVE_MAX_UPLOAD_MB": str(args.max_upload_mb),
         "FERKIT_SERVE_MAX_PENDING": str(args.max_pending),
+        "FERKIT_SERVE_READ_TIMEOUT": str(args.read_timeout),
         "FERKIT_SERVE_API_KEY_ENV": args.api_key_env or "",
         "FERKIT_SERVE_CORS": ",".join(args.cors_origin or []),
     }
@@ -51,6 +59,8 @@ def _run(args) -> int:
 
     if args.workers < 1:
         raise FerkitError(f"--workers {args.workers}: must be at least 1")
+    if not args.read_timeout > 0:
+        raise FerkitError(f"--read-timeout {args.read_timeout}: must be a positive number of seconds")
     app = app_from_env()  # a bad --model or --detector fails here, once, not in every restarted worker
     if args.workers > 1:  # each worker process builds its own app from the FERKIT_SERVE_* variables
         uvicorn.run(

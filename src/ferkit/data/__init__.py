@@ -43,6 +43,8 @@ def load_dataset(
     """
     from ferkit.data import cache as cache_mod
 
+    if not str(path).strip():
+        raise DataError("the dataset path is empty; name a dataset folder, a CSV file or a packed dataset")
     root = Path(path).expanduser()
     if format is None:
         fmt, root = detect_format(root)

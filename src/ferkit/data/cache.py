@@ -4,7 +4,8 @@ The cache lives in $FERKIT_CACHE_DIR, else ~/.cache/ferkit/datasets. A file is n
 the scope hashes the format, dataset folder and options, the content hashes the file list. Writing a new
 content for a scope deletes the older ones, so a dataset that is edited, re-extracted or re-copied (which
 changes every mtime) replaces its cache entry instead of adding one more copy of the whole dataset.
-A failed write only warns: the data is already loaded.
+A failed write only warns: the data is already loaded. Entries are written atomically and flushed to disk; a
+damaged one (zero bytes, truncated) is discarded with a warning and rebuilt.
 """
 
 from __future__ import annotations
@@ -53,8 +54,14 @@ def load_cached(key: str) -> FerDataset | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             return dataset_from_npz(z)
-    except (OSError, ValueError, KeyError) as exc:
-        warnings.warn(f"ignoring unreadable dataset cache {path}: {exc}", stacklevel=2)
+    except (
+        Exception
+    ) as exc:  # truncated or zero-byte entries raise EOFError, BadZipFile, OSError, ValueError...
+        warnings.warn(
+            f"discarded a damaged dataset cache entry {path} ({type(exc).__name__}: {exc}); it is rebuilt",
+            stacklevel=2,
+        )
+        path.unlink(missing_ok=True)
         return None
 
 

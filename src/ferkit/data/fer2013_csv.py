@@ -24,6 +24,8 @@ from ferkit.labels import FER7, LabelSpace, get_space
 USAGE = {"training": "train", "publictest": "public_test", "privatetest": "private_test"}
 SPLIT_ORDER = ("train", "public_test", "private_test")
 REQUIRED = ("emotion", "pixels")
+MAX_CLASS_ID = 999  # a label space of a thousand classes is already far beyond any FER dataset
+MAX_LINE_CHARS = 16 * 1024 * 1024  # a 1024×1024 image's pixel string is ~3.7 M characters
 
 
 def detect(root: Path) -> bool:
@@ -83,15 +85,28 @@ def _warn_sparse_ids(root: Path, labels: list[int], sources: list[str]) -> None:
     )
 
 
-def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
+def _bounded_lines(fh, root: Path):
+    """The file's lines, refusing (DataError naming the line) one longer than MAX_LINE_CHARS: a file without line
+    breaks (or /dev/zero) never grows in memory past that."""
+    for line_no, line in enumerate(iter(lambda: fh.readline(MAX_LINE_CHARS + 1), ""), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise DataError(
+                f"{root.name} line {line_no}: over {MAX_LINE_CHARS:,} characters without a line break; "
+                "this is not a FER2013-style CSV"
+            )
+        yield line
+
+
+def _read_rows(root: Path) -> tuple[list[np.ndarray], list[int], list[str], list[str]]:
+    """(pixel rows, class ids, splits, sources "file:line") of every non-empty row; DataError names the line."""
     rows: list[np.ndarray] = []
     labels: list[int] = []
     splits: list[str] = []
     sources: list[str] = []
     expected = None
     with open(root, newline="", encoding="utf-8-sig", errors="replace") as fh:
-        csv.field_size_limit(2**31 - 1)  # a pixel field of a 200×200 image is over csv's default 128 kB
-        reader = csv.reader(fh)
+        csv.field_size_limit(MAX_LINE_CHARS)  # a pixel field of a 200×200 image is over csv's default 128 kB
+        reader = csv.reader(_bounded_lines(fh, root))
         header = [h.strip().lower() for h in next(reader, [])]
         missing = [c for c in REQUIRED if c not in header]
         if missing:
@@ -106,19 +121,35 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
             where = f"{root.name} line {line_no}"
             if len(row) < len(header):
                 raise DataError(f"{where}: {len(row)} columns, expected {len(header)} ({','.join(header)})")
-            try:
-                label = int(row[i_emo])
-            except ValueError:
-                raise DataError(f"{where}: emotion {row[i_emo]!r} is not an integer class id") from None
-            if label < 0:
-                raise DataError(f"{where}: emotion {label} is negative")
+            labels.append(_class_id(row[i_emo], where))
             pixels = _parse_pixels(row[i_pix], where, expected)
             expected = pixels.size
             usage = row[i_use].strip() if i_use is not None else "Training"
             rows.append(pixels)
-            labels.append(label)
             splits.append(USAGE.get(usage.lower().replace(" ", ""), usage.lower() or "train"))
             sources.append(f"{root.name}:{line_no}")
+    return rows, labels, splits, sources
+
+
+def _class_id(text: str, where: str) -> int:
+    try:
+        label = int(text)
+    except ValueError:
+        raise DataError(f"{where}: emotion {text!r} is not an integer class id") from None
+    if label < 0:
+        raise DataError(f"{where}: emotion {label} is negative")
+    if label > MAX_CLASS_ID:
+        raise DataError(
+            f"{where}: emotion {label} is not a class id (ids run from 0 to at most {MAX_CLASS_ID})"
+        )
+    return label
+
+
+def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
+    try:
+        rows, labels, splits, sources = _read_rows(root)
+    except csv.Error as exc:  # e.g. a quoted field that never ends
+        raise DataError(f"{root.name}: not a readable CSV ({exc})") from None
     if not rows:
         raise DataError(f"{root}: the CSV has a header but no rows")
     space = _label_space(options, max(labels) + 1)
@@ -129,7 +160,7 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
         )
     if not options.get("labels") and len(space) > len(FER7):
         _warn_sparse_ids(root, labels, sources)
-    side = math.isqrt(expected)
+    side = math.isqrt(rows[0].size)
     return build_dataset(
         images=np.stack(rows).reshape(-1, side, side),
         labels=labels,

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ferkit.constants import LABEL_MODES as MODES
+
 N_EMOTIONS = 8
-MODES = ("majority", "probability", "crossentropy", "multi_target")
 
 
 def process_votes(votes: np.ndarray, mode: str) -> np.ndarray | None:

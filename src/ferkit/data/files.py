@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -34,9 +35,13 @@ def is_hidden(name: str) -> bool:
 
 
 def walk(root: Path) -> list[FileEntry]:
-    """Every regular file under root (recursively, hidden entries skipped), sorted by relative path."""
+    """Every regular file under root (recursively, hidden entries skipped), sorted by relative path.
+
+    A folder reached twice (a symlink loop, a folder linked twice) is listed once; an entry that cannot be
+    followed (a link to itself, a broken link) is skipped, and the skips are counted in one warning.
+    """
     out: list[FileEntry] = []
-    stack, seen = [root], set()
+    stack, seen, skipped = [root], set(), []
     while stack:
         d = stack.pop()
         real = os.path.realpath(d)
@@ -50,11 +55,22 @@ def walk(root: Path) -> list[FileEntry]:
         for e in entries:
             if is_hidden(e.name):
                 continue
-            if e.is_dir(follow_symlinks=True):
-                stack.append(Path(e.path))
-            elif e.is_file(follow_symlinks=True):
-                st = e.stat()
-                out.append(FileEntry(os.path.relpath(e.path, root), st.st_size, st.st_mtime_ns))
+            try:
+                if e.is_dir(follow_symlinks=True):
+                    stack.append(Path(e.path))
+                elif e.is_file(follow_symlinks=True):
+                    st = e.stat()
+                    out.append(FileEntry(os.path.relpath(e.path, root), st.st_size, st.st_mtime_ns))
+                elif e.is_symlink():
+                    skipped.append(e.path)
+            except OSError:  # ELOOP: a link to itself, or a chain of links too long to follow
+                skipped.append(e.path)
+    if skipped:
+        warnings.warn(
+            f"{root}: skipped {len(skipped)} link(s) that lead nowhere (a link to itself, a loop or a broken "
+            f"link), e.g. {skipped[0]}",
+            stacklevel=2,
+        )
     out.sort(key=lambda f: f.rel)
     return out
 

@@ -4,6 +4,11 @@ The wheel bundles its own OpenMP runtime. With OpenMP's default of one thread pe
 share the CPU with another busy process (a training job) spins in barriers: on a 2-core machine a 320×240 image
 took ~430 ms instead of ~14 ms. The detector therefore sets the wheel's OpenMP thread count itself (`threads`,
 default 1) through that runtime's `omp_set_num_threads`; PyTorch's own OpenMP runtime is not touched.
+
+The wheel's Python wrapper leaks its 36 KB result buffer on every call (about 35 MB per 1,000 detections, 4 GB
+over an hour of 30 fps video: `benchmarks/detector_memory.py`). The detector therefore calls the bundled
+libfacedetection's C API, `facedetect_cnn(result_buffer, bgr, width, height, step)`, with a buffer it owns; the
+results are the same numbers the wrapper returns. Where that symbol cannot be found it falls back to the wrapper.
 """
 
 from __future__ import annotations
@@ -32,6 +37,49 @@ def _omp_library() -> ctypes.CDLL | None:
         except OSError:
             return None
     return None
+
+
+RESULT_BUFFER = (
+    0x9000  # bytes; libfacedetection's documented result buffer size (an int count, 16 shorts a face)
+)
+_FACEDETECT_SYMBOL = (
+    "_Z14facedetect_cnnPhS_iii"  # int* facedetect_cnn(unsigned char*, unsigned char*, int, int, int)
+)
+
+
+@functools.cache
+def _facedetect_cnn():
+    """libfacedetection's C entry point from the `yuface` wheel, or None when it cannot be found."""
+    import yuface
+
+    folder = Path(yuface.__file__).resolve().parent
+    for path in sorted(folder.glob("libfacedetection*.so*")):
+        try:
+            fn = getattr(ctypes.CDLL(str(path)), _FACEDETECT_SYMBOL)
+        except (OSError, AttributeError):
+            continue
+        fn.restype = ctypes.c_void_p
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        return fn
+    return None
+
+
+def detect_raw(bgr: np.ndarray) -> np.ndarray:
+    """int16 N×16 rows (score 0..100, x, y, w, h, 5 landmark x/y pairs, unused) for a contiguous BGR image."""
+    fn = _facedetect_cnn()
+    if fn is None:  # the wrapper (it leaks its buffer, see the module docstring)
+        import yuface
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "image size is too large" when max_side > 960
+            confs, boxes, marks = yuface.detect(bgr, conf=0.0)
+        rows = np.concatenate([confs[:, None], boxes, marks], axis=1).astype(np.int16)
+        return np.pad(rows, ((0, 0), (0, 1)))
+    buf = np.zeros(RESULT_BUFFER, np.uint8)
+    h, w = bgr.shape[:2]
+    fn(buf.ctypes.data, bgr.ctypes.data, w, h, bgr.strides[0])
+    n = min(int(buf[:4].view(np.int32)[0]), (RESULT_BUFFER - 4) // 32)
+    return buf[4 : 4 + 32 * n].view(np.int16).reshape(n, 16).copy()
 
 
 def set_yuface_threads(threads: int) -> bool:
@@ -73,15 +121,12 @@ class YuNetDetector(Detector):
         self.threads = int(threads)
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
-        import yuface
-
         set_yuface_threads(self.threads)
         bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "image size is too large" when max_side > 960
-            confs, boxes, marks = yuface.detect(bgr, conf=0.0)
         faces = []
-        for conf, box, mark in zip(confs.tolist(), boxes.tolist(), marks.tolist(), strict=True):
-            points = tuple((float(mark[i]), float(mark[i + 1])) for i in range(0, 10, 2))
-            faces.append(Face(tuple(int(v) for v in box), conf / 100.0, points))
+        for row in detect_raw(bgr).tolist():
+            if row[0] <= 0:  # the wrapper never reported score-0 rows either
+                continue
+            points = tuple((float(row[i]), float(row[i + 1])) for i in range(5, 15, 2))
+            faces.append(Face(tuple(int(v) for v in row[1:5]), row[0] / 100.0, points))
         return faces

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ferkit._atomic import atomic_path
-from ferkit.errors import ModelError
+from ferkit.errors import ModelError, first_line
 from ferkit.labels import LabelSpace
 from ferkit.models._registry import create_model, list_models
 from ferkit.models.data_config import DataConfig
@@ -138,12 +138,14 @@ def read_checkpoint_meta(path: str | os.PathLike) -> dict:
         raise ModelError(f"{path}: ferkit metadata is not valid JSON ({exc})") from None
     if not isinstance(meta, dict) or "model_name" not in meta:
         raise ModelError(f"{path}: ferkit metadata has no model_name")
-    if int(meta.get("format_version", 0)) > FORMAT_VERSION:
+    if not isinstance(meta.get("format_version", 0), int):
+        raise ModelError(f"{path}: ferkit metadata has a malformed format_version")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
         raise ModelError(f"{path} has checkpoint format {meta['format_version']}; upgrade ferkit to read it")
     return meta
 
 
-def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
+def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
     try:
@@ -153,13 +155,54 @@ def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
     return {k: t.float() if t.is_floating_point() else t for k, t in tensors.items()}
 
 
-def _mismatch(model: nn.Module, tensors: dict[str, torch.Tensor]) -> tuple[list[str], list[str], list[str]]:
-    """Keys the model lacks in the file, keys the file has extra, and keys whose shapes differ."""
-    own = model.state_dict()
-    missing = [k for k in own if k not in tensors]
-    unexpected = [k for k in tensors if k not in own]
-    shapes = [k for k in own if k in tensors and own[k].shape != tensors[k].shape]
+def _mismatch(own: dict[str, tuple], theirs: dict[str, tuple]) -> tuple[list[str], list[str], list[str]]:
+    """Keys the model lacks in the file, keys the file has extra, and keys whose shapes differ (shape dicts)."""
+    missing = [k for k in own if k not in theirs]
+    unexpected = [k for k in theirs if k not in own]
+    shapes = [k for k in own if k in theirs and own[k] != theirs[k]]
     return missing, unexpected, shapes
+
+
+def _shapes(tensors: dict[str, torch.Tensor]) -> dict[str, tuple]:
+    return {k: tuple(t.shape) for k, t in tensors.items()}
+
+
+def _file_shapes(path: Path) -> dict[str, tuple]:
+    """Tensor shapes from a safetensors header, without reading the weights."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for malformed files
+        raise ModelError(f"{path}: cannot read weights ({exc})") from None
+
+
+def _build(meta: dict, path: Path, device: str | torch.device = "cpu") -> nn.Module:
+    """The network a checkpoint's header describes, on `device` ("meta": shapes only, no memory)."""
+    try:
+        labels = LabelSpace.from_dict(meta.get("labels") or meta["data_config"]["labels"])
+        kwargs = meta.get("model_kwargs", {})
+        if not isinstance(kwargs, dict):
+            raise TypeError(f"model_kwargs is a {type(kwargs).__name__}, not a mapping")
+        with torch.device(device):
+            return create_model(meta["model_name"], labels=labels, **kwargs)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as exc:
+        raise ModelError(
+            f"{path}: the checkpoint header does not describe a model ({first_line(exc)})"
+        ) from None
+
+
+def _checked_build(meta: dict, path: Path) -> nn.Module:
+    """Build the model only after its shapes (planned on the meta device, no memory) match the file's: a crafted
+    header (say width_mult=1000) is refused before it allocates anything."""
+    planned = _build(meta, path, "meta")
+    problems = _describe(*_mismatch(_shapes(planned.state_dict()), _file_shapes(path)))
+    if problems:
+        raise ModelError(f"{path}: weights do not fit model {meta['model_name']!r} ({problems})")
+    return _build(meta, path)
 
 
 def _describe(missing: list[str], unexpected: list[str], shapes: list[str]) -> str:
@@ -189,15 +232,10 @@ def load_model(path_or_name: str | os.PathLike, device: str | torch.device = "cp
     meta = read_checkpoint_meta(path)
     try:
         cfg = DataConfig.from_dict(meta["data_config"])
-        labels = LabelSpace.from_dict(meta.get("labels") or meta["data_config"]["labels"])
-        model = create_model(meta["model_name"], labels=labels, **meta.get("model_kwargs", {}))
-    except (ModelError, KeyError) as exc:
-        raise ModelError(f"{path}: {exc}") from None
-    tensors = _read_tensors(path)
-    problems = _describe(*_mismatch(model, tensors))
-    if problems:
-        raise ModelError(f"{path}: weights do not fit model {meta['model_name']!r} ({problems})")
-    model.load_state_dict(tensors)
+    except (ModelError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ModelError(f"{path}: the checkpoint's data_config is malformed ({first_line(exc)})") from None
+    model = _checked_build(meta, path)
+    model.load_state_dict(read_tensors(path))
     model.data_config = cfg
     model.checkpoint_meta = meta
     return model.to(device).eval()
@@ -224,8 +262,8 @@ def load_state_into(model: nn.Module, path: str | os.PathLike, remap_classifier:
     """
     path = _resolve(path)
     meta = read_checkpoint_meta(path)
-    tensors = _read_tensors(path)
-    missing, unexpected, shapes = _mismatch(model, tensors)
+    tensors = read_tensors(path)
+    missing, unexpected, shapes = _mismatch(_shapes(model.state_dict()), _shapes(tensors))
     head_keys = set(model.classifier_keys()) if hasattr(model, "classifier_keys") else set()
     if missing or unexpected or set(shapes) - head_keys:
         body = _describe(missing, unexpected, [k for k in shapes if k not in head_keys])

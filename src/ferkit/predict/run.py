@@ -57,7 +57,8 @@ def run_predict(
         source: Anything `Recognizer.stream` accepts.
         recognizer: A `Recognizer` (see `ferkit.load`).
         save: Folder for annotated images (one per still image) and annotated videos (one per video / webcam,
-            at the source's frame rate).
+            at the source's frame rate). An output never replaces a source file: one that would is named
+            `<name>.annotated.jpg` / `.mp4`.
         json_path: Write a JSON list of `FrameResult.to_dict()`.
         csv_path: Write a CSV with one row per face (and one per frame without a face).
         show: Show a live window with the annotated frames and FPS (q or Esc stops).
@@ -73,7 +74,7 @@ def run_predict(
 
     if show:
         open_window()
-    saver = AnnotatedSaver(save, stride=stride) if save else None
+    saver = AnnotatedSaver(save, stride=stride, sources=source) if save else None
     sinks: list = []
     try:
         if json_path:

@@ -15,7 +15,6 @@ a `Frame` with `error` set instead, so one bad file never stops a batch.
 
 from __future__ import annotations
 
-import glob as globlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,9 +124,14 @@ def _parse_one(source: object, index: int | None = None) -> list[SourceItem]:
     )
 
 
+MAX_WEBCAM_INDEX = 9999  # OpenCV camera indices are small; a huge one overflows OpenCV's int
+
+
 def _webcam_item(index: int) -> SourceItem:
     if index < 0:
         raise SourceError(f"webcam index {index} is negative")
+    if index > MAX_WEBCAM_INDEX:
+        raise SourceError(f"webcam index {index} is out of range (0..{MAX_WEBCAM_INDEX})")
     return SourceItem("webcam", f"webcam:{index}", index)
 
 
@@ -152,12 +156,29 @@ def _parse_path(source: str | Path) -> list[SourceItem]:
     if path.is_file():
         return [_file_item(path)]
     if isinstance(source, str) and any(c in text for c in "*?["):
-        matches = sorted(Path(m) for m in globlib.glob(str(Path(text).expanduser()), recursive=True))
-        files = [m for m in matches if m.is_file()]
+        files = [m for m in _expand_glob(text) if m.is_file()]
         if not files:
             raise SourceError(f"{text}: no files match this pattern")
         return [_file_item(p) for p in files]
     raise SourceError(f"{path}: no such file or folder")
+
+
+def _expand_glob(text: str) -> list[Path]:
+    """The sorted matches of a glob; `**` recurses into real subfolders but not through symlinks, so a folder
+    that links to itself cannot make the search endless. Hidden entries match only a pattern that names them."""
+    parts = Path(text).expanduser().parts
+    first = next(i for i, p in enumerate(parts) if any(c in p for c in "*?["))
+    base = Path(*parts[:first]) if first else Path(".")
+    pattern = parts[first:]
+    if pattern[-1] == "**":  # glob.glob's "DIR/**" matches the files below DIR too
+        pattern = (*pattern, "*")
+    if not base.is_dir():
+        return []
+    hidden_ok = any(p.startswith(".") for p in pattern)
+    matches = (m for m in base.glob(str(Path(*pattern))))
+    return sorted(
+        m for m in matches if hidden_ok or not any(p.startswith(".") for p in m.relative_to(base).parts)
+    )
 
 
 def _file_item(path: Path) -> SourceItem:
@@ -252,7 +273,11 @@ def array_to_rgb(value: object) -> np.ndarray:
     if _is_pil(value):
         from ferkit.imageio import to_rgb
 
-        return to_rgb(value)
+        try:
+            return to_rgb(value)  # a lazily opened file is decoded here
+        except (OSError, SyntaxError, ValueError) as exc:
+            name = getattr(value, "filename", "") or "PIL image"
+            raise SourceError(f"{name}: the image cannot be decoded ({exc})") from None
     arr = np.asarray(value)
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]

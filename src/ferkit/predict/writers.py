@@ -67,7 +67,7 @@ class JsonWriter(_StagedFile):
         self._n = 0
 
     def write(self, result: FrameResult) -> None:
-        self._f.write(("," if self._n else "") + "\n " + json.dumps(result.to_dict()))
+        self._f.write(("," if self._n else "") + "\n " + json.dumps(result.to_dict(), allow_nan=False))
         self._n += 1
 
     def close(self, commit: bool = True) -> None:
@@ -145,16 +145,26 @@ class VideoWriter:
 class AnnotatedSaver:
     """`--save DIR`: annotated still images as DIR/<name>.jpg, and each video / webcam as DIR/<name>.mp4.
 
+    An output never replaces an input: where DIR/<name>.jpg (or .mp4) is one of the run's source files (e.g.
+    `--save` names the photos' own folder), the output is DIR/<name>.annotated.jpg instead. Other existing files
+    in DIR (an earlier run's outputs) are replaced.
+
     A video read with `stride` > 1 keeps every stride-th frame, so it is written at fps / stride: it plays for
     as long as its source.
+
+    Args:
+        folder: Where the annotated files go (created if needed).
+        stride: The stride the video frames were read with.
+        sources: The run's source (anything `parse_source` accepts): its files are never written over.
     """
 
-    def __init__(self, folder: str | Path, stride: int = 1) -> None:
+    def __init__(self, folder: str | Path, stride: int = 1, sources: object = None) -> None:
         self.folder = output_folder(folder, "--save")
         self.stride = max(1, int(stride))
         self.written: list[Path] = []
         self._videos: dict[str, VideoWriter] = {}
         self._names: set[str] = set()
+        self._inputs = _file_ids(sources)
 
     def write(self, result: FrameResult) -> None:
         if result.image is None:
@@ -171,15 +181,48 @@ class AnnotatedSaver:
 
     def _unique(self, source: str, suffix: str) -> Path:
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source).stem or source).strip("_") or "frame"
+        if self._is_input(self.folder / f"{stem}{suffix}") or self._is_input(Path(source)):
+            stem += ".annotated"  # beside its source (or another input of the same name): never over it
         name, i = stem, 1
-        while name in self._names:
+        while name in self._names or self._is_input(self.folder / f"{name}{suffix}"):
             i += 1
             name = f"{stem}_{i}"
         self._names.add(name)
         return self.folder / f"{name}{suffix}"
+
+    def _is_input(self, path: Path) -> bool:
+        """Whether `path` is one of the run's source files in the save folder (by device and inode, so links
+        and other spellings of the same file count)."""
+        if path.parent.resolve() != self.folder.resolve():
+            return False
+        ident = _file_id(path)
+        return ident is not None and ident in self._inputs
 
     def close(self) -> None:
         for video in self._videos.values():
             video.close()
             self.written.append(video.path)
         self._videos = {}
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _file_ids(sources: object) -> set[tuple[int, int]]:
+    """(device, inode) of every file a source names (folders and globs expanded); empty when it names none."""
+    from ferkit.errors import SourceError
+    from ferkit.predict.sources import parse_source
+
+    if sources is None:
+        return set()
+    try:
+        items = parse_source(sources)
+    except SourceError:
+        return set()
+    ids = (_file_id(Path(item.value)) for item in items if item.kind in ("image", "video"))
+    return {i for i in ids if i is not None}

@@ -6,6 +6,7 @@ forward pass); a bounded count of pending requests answers 503 with Retry-After 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -19,6 +20,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse
 
+from ferkit.errors import ModelError
 from ferkit.serve.limits import Gate, HTTPProblem, Limits, decode_upload
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -35,6 +37,7 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     """
     limits = limits or Limits()
     gate, infer_lock = Gate(limits.max_pending), threading.Lock()
+    reading = Gate(limits.max_reading, "too many uploads in progress; retry shortly")
     app = FastAPI(title="ferkit", description="Facial emotion recognition", version=_version())
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
@@ -46,6 +49,10 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     @app.exception_handler(HTTPProblem)
     async def _problem(request, exc: HTTPProblem):
         return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(ModelError)
+    async def _broken_model(request, exc: ModelError):  # e.g. non-finite outputs: say so, not a bare 500
+        return JSONResponse({"detail": str(exc)}, status_code=500)
 
     def check_key(request: Request) -> None:
         sent = request.headers.get("x-api-key", "").encode("utf-8", "surrogateescape")
@@ -81,10 +88,16 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     async def predict(request: Request):
         """Multipart `file` (JPEG/PNG/WebP/BMP) or JSON `{"image_base64": ...}` → the faces in the image."""
         check_key(request)
-        gate.enter()  # bound the work (reading, decoding, inference) of concurrent requests
+        # The body is read (bounded in size and time) before an inference slot is taken: clients that send
+        # headers and then nothing hold a reading slot until they time out with 408, never an inference slot.
+        reading.enter()
         try:
-            body = await _read_bounded(request, limits.max_upload_bytes * 4 // 3 + 64 * 1024)
+            body = await _read_in_time(request, limits)
             data = await _image_bytes(request, body)
+        finally:
+            reading.leave()
+        gate.enter()  # bound the work (decoding, inference) of concurrent requests
+        try:
             rgb = await run_in_threadpool(decode_upload, data, limits)
             frame, seconds = await run_in_threadpool(run, rgb)
         finally:
@@ -104,6 +117,19 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+async def _read_in_time(request: Request, limits: Limits) -> bytes:
+    """The request body within `limits.read_timeout_s` seconds, else HTTPProblem 408."""
+    cap = limits.max_upload_bytes * 4 // 3 + 64 * 1024  # base64 in JSON is 4/3 of the image, plus framing
+    try:
+        return await asyncio.wait_for(_read_bounded(request, cap), timeout=limits.read_timeout_s)
+    except TimeoutError:
+        raise HTTPProblem(
+            408,
+            f"the request body did not arrive within {limits.read_timeout_s:g} s",
+            {"Connection": "close"},
+        ) from None
 
 
 async def _read_bounded(request: Request, cap: int) -> bytes:
@@ -145,7 +171,13 @@ async def _image_bytes(request: Request, body: bytes) -> bytes:
         try:
             payload = json.loads(body)
             return base64.b64decode(payload["image_base64"], validate=True)
-        except (ValueError, KeyError, TypeError, binascii.Error):
+        except (
+            ValueError,
+            KeyError,
+            TypeError,
+            RecursionError,
+            binascii.Error,
+        ):  # deep nesting: RecursionError
             raise HTTPProblem(422, 'JSON body must be {"image_base64": "<base64 image>"}') from None
     raise HTTPProblem(415, "send multipart/form-data with a 'file' field or JSON {\"image_base64\": ...}")
 
@@ -154,6 +186,14 @@ def _version() -> str:
     from ferkit import __version__
 
     return __version__
+
+
+def check_outputs(recognizer) -> None:
+    """Refuse to serve a model whose outputs are not finite (ModelError): every request would fail."""
+    import numpy as np
+
+    s = recognizer.backend.data_config.image_size
+    recognizer.classify(np.full((1, s, s), 128, np.uint8))
 
 
 def app_from_env():
@@ -166,9 +206,11 @@ def app_from_env():
         detector=os.environ.get("FERKIT_SERVE_DETECTOR") or None,
         max_side=int(max_side) if max_side else None,
     )
+    check_outputs(rec)
     limits = Limits(
         max_upload_bytes=int(float(os.environ.get("FERKIT_SERVE_MAX_UPLOAD_MB", "10")) * 1024 * 1024),
         max_pending=int(os.environ.get("FERKIT_SERVE_MAX_PENDING", "8")),
+        read_timeout_s=float(os.environ.get("FERKIT_SERVE_READ_TIMEOUT", "20")),
     )
     key_env = os.environ.get("FERKIT_SERVE_API_KEY_ENV")
     if key_env and not os.environ.get(key_env):

@@ -25,6 +25,8 @@ class Limits:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_pending: int = 8  # requests running or waiting for inference; more → 503
+    read_timeout_s: float = 20.0  # a request body that takes longer to arrive → 408
+    max_reading: int = 64  # request bodies being received at once; more → 503
 
 
 def decode_upload(data: bytes, limits: Limits) -> np.ndarray:
@@ -63,15 +65,17 @@ def decode_upload(data: bytes, limits: Limits) -> np.ndarray:
 
 
 class Gate:
-    """Counts requests that hold or wait for inference; refuses (503) past `max_pending`."""
+    """Counts requests that hold or wait for a resource (inference, or reading a body); refuses (503) past
+    `max_pending`."""
 
-    def __init__(self, max_pending: int) -> None:
+    def __init__(self, max_pending: int, message: str = "inference is saturated; retry shortly") -> None:
         self.max_pending, self.pending, self._lock = max_pending, 0, threading.Lock()
+        self.message = message
 
     def enter(self) -> None:
         with self._lock:
             if self.pending >= self.max_pending:
-                raise HTTPProblem(503, "inference is saturated; retry shortly", {"Retry-After": "1"})
+                raise HTTPProblem(503, self.message, {"Retry-After": "1"})
             self.pending += 1
 
     def leave(self) -> None:

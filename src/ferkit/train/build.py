@@ -5,12 +5,11 @@ from __future__ import annotations
 import torch
 
 from ferkit.config import Config
+from ferkit.constants import OPTIMIZERS
 from ferkit.errors import ConfigError, ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models import create_model, read_checkpoint_meta
 from ferkit.models.checkpoint import load_state_into
-
-OPTIMIZERS = ("sgd", "adam", "adamw")
 
 
 def build_model(

@@ -6,6 +6,9 @@ import csv
 import json
 from pathlib import Path
 
+from ferkit._atomic import atomic_path
+from ferkit.errors import TrainingError
+
 HISTORY_FIELDS = [
     "epoch",
     "lr",
@@ -20,21 +23,44 @@ HISTORY_FIELDS = [
 
 
 def write_history(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as fh:
+    with atomic_path(path) as tmp, open(tmp, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
         w.writeheader()
         for r in rows:
             w.writerow({k: (f"{v:.10g}" if isinstance(v, float) else v) for k, v in r.items()})
-    tmp.replace(path)
 
 
 def read_history(path: Path, upto_epoch: int) -> list[dict]:
-    if not path.is_file():
+    """The rows of epochs 1..upto_epoch of a run's history.csv.
+
+    Raises:
+        TrainingError: the file is missing, unreadable, or lacks one of those epochs (naming the file and line).
+    """
+    if upto_epoch < 1:
         return []
-    with open(path, newline="") as fh:
-        rows = [{k: (int(v) if k == "epoch" else float(v)) for k, v in r.items()} for r in csv.DictReader(fh)]
-    return [r for r in rows if r["epoch"] <= upto_epoch]
+    try:
+        with open(path, newline="") as fh:
+            rows = [_history_row(r, path, i) for i, r in enumerate(csv.DictReader(fh), start=2)]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise TrainingError(f"{path}: cannot read the run's history ({exc})") from None
+    kept = [r for r in rows if r["epoch"] <= upto_epoch]
+    if [r["epoch"] for r in kept] != list(range(1, upto_epoch + 1)):
+        have = ", ".join(str(r["epoch"]) for r in kept) or "none"
+        raise TrainingError(
+            f"{path}: the run saved {upto_epoch} epoch(s) but its history has epochs {have}; the file is damaged "
+            "(restore it, or start the run again with --exist-ok)"
+        )
+    return kept
+
+
+def _history_row(row: dict, path: Path, line: int) -> dict:
+    missing = [k for k in ("epoch", "val_loss", "val_acc") if not row.get(k)]
+    if missing:
+        raise TrainingError(f"{path} line {line}: no {missing[0]} (the file is damaged)")
+    try:
+        return {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if k is not None and v}
+    except (TypeError, ValueError):
+        raise TrainingError(f"{path} line {line}: not a row of numbers (the file is damaged)") from None
 
 
 def plot_curves(path: Path, rows: list[dict], title: str) -> None:
@@ -62,6 +88,5 @@ def plot_curves(path: Path, rows: list[dict], title: str) -> None:
 
 
 def write_json(path: Path, obj: dict) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(obj, indent=2))
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2))

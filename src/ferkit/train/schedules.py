@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 
 from ferkit.config import ScheduleCfg
+from ferkit.constants import SCHEDULES
 from ferkit.errors import ConfigError
-
-SCHEDULES = ("onecycle", "cosine", "plateau", "step", "constant")
 
 
 def _cos(a: float, b: float, t: float) -> float:

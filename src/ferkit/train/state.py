@@ -86,3 +86,30 @@ def load_state(
         ) from None
     ema = {k[4:]: v.to(device) for k, v in tensors.items() if k.startswith("ema.")} or None
     return info, ema
+
+
+def check_best(run_dir: Path, best_epoch: int) -> None:
+    """Before a resume: the run's best checkpoint must be readable, or its best weights would be silently lost.
+
+    Raises:
+        TrainingError: best.safetensors is missing or damaged (naming it).
+    """
+    from ferkit.errors import ModelError
+    from ferkit.models.checkpoint import read_checkpoint_meta, read_tensors
+
+    path = run_dir / "best.safetensors"
+    if best_epoch < 1:
+        return
+    if not path.is_file():
+        raise TrainingError(
+            f"{path} is missing: the best weights (epoch {best_epoch}) are lost; restore the file, or start the "
+            "run again with --exist-ok"
+        )
+    try:
+        read_checkpoint_meta(path)
+        read_tensors(path)
+    except ModelError as exc:
+        raise TrainingError(
+            f"{path} is damaged ({first_line(exc)}): the best weights (epoch {best_epoch}) are lost; restore the "
+            "file, or start the run again with --exist-ok"
+        ) from None

@@ -3,6 +3,7 @@ validation, best/last checkpoints, history and curves, exact resume, optional DD
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +25,7 @@ from ferkit.train.losses import balanced_class_weights
 from ferkit.train.progress import Progress
 from ferkit.train.run_files import plot_curves, read_history, write_history, write_json
 from ferkit.train.schedules import Plateau
-from ferkit.train.state import load_state, save_state
+from ferkit.train.state import check_best, load_state, save_state
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,6 @@ def fit(
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
     check_distill_cfg(cfg.train, cfg.data.label_mode)
-    if cfg.train.save_every < 1:
-        raise TrainingError(f"train.save_every must be at least 1, got {cfg.train.save_every}")
     run_dir = Path(run_dir)
     if main:
         _prepare_run_dir(run_dir, resume, exist_ok)
@@ -179,6 +178,7 @@ def fit(
         ema = (ema_state or ema) if ema is not None else None
         if plateau is not None and info.get("plateau"):
             plateau.load_state_dict(info["plateau"])
+        check_best(run_dir, best_epoch)
         log(f"resuming {run_dir} after epoch {start}")
     history = read_history(run_dir / "history.csv", start) if resume else []
     if main:
@@ -230,6 +230,7 @@ def fit(
         bar.close()
         eval_model = _with_weights(model, ema) if ema is not None else model
         va = validate(eval_model, val.images, val.labels, dc, device, cfg.train.eval_batch_size, amp)
+        _stop_if_diverged(epoch + 1, tr, va, run_dir)
         row = {"epoch": epoch + 1, **tr, **va, "seconds": time.perf_counter() - t0}
         history.append(row)
         metric = va[cfg.train.select_metric]
@@ -282,6 +283,17 @@ def fit(
     )
 
 
+def _stop_if_diverged(epoch: int, tr: dict, va: dict, run_dir: Path) -> None:
+    """A NaN or infinite loss ends the run as a failure, before that epoch's weights are saved."""
+    losses = {"training": tr["train_loss"], "validation": va["val_loss"]}
+    bad = [name for name, value in losses.items() if not math.isfinite(value)]
+    if bad:
+        raise TrainingError(
+            f"epoch {epoch}: the {bad[0]} loss is {losses[bad[0]]}: the run diverged (a learning rate or "
+            f"train.ema too high?); nothing of this epoch was saved, earlier checkpoints in {run_dir} are kept"
+        )
+
+
 def _keep_earlier_config(run_dir: Path, cfg: Config, start: int, log) -> None:
     """A resume with changed settings keeps the earlier recipe as config.until-epoch-<start>.yaml."""
     import yaml
@@ -317,19 +329,25 @@ def _save_epoch(
     The history is written first: a state never runs ahead of it, so an interrupted save cannot leave a hole
     (a resume from an older state drops the rows after that state's epoch and trains them again).
     """
-    write_history(run_dir / "history.csv", history)
     dtype = torch.float16 if cfg.train.checkpoint_dtype == "float16" else None
     meta = {
         **train_meta,
         "epoch": row["epoch"],
         "metrics": {k: row[k] for k in ("val_loss", "val_acc", "val_macro_f1")},
     }
-    if improved:
-        save_checkpoint(run_dir / "best.safetensors", eval_model, meta, dtype=dtype)
-    if full:
-        save_checkpoint(run_dir / "last.safetensors", eval_model, meta, dtype=dtype)
-        save_state(run_dir / "last_state.safetensors", model, opt, ema, info)
-        plot_curves(run_dir / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
+    try:
+        write_history(run_dir / "history.csv", history)
+        if improved:
+            save_checkpoint(run_dir / "best.safetensors", eval_model, meta, dtype=dtype)
+        if full:
+            save_checkpoint(run_dir / "last.safetensors", eval_model, meta, dtype=dtype)
+            save_state(run_dir / "last_state.safetensors", model, opt, ema, info)
+            plot_curves(run_dir / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
+    except OSError as exc:  # a full disk: every write is atomic, so the files of earlier epochs are whole
+        raise TrainingError(
+            f"epoch {row['epoch']}: cannot save {exc.filename or run_dir} ({exc.strerror or exc}); training "
+            f"stopped, the files of earlier epochs are kept: free some space and continue with --resume"
+        ) from None
 
 
 def _finish(run_dir: Path, model, history, best_epoch, cfg, world, main, log) -> dict:
