@@ -44,12 +44,15 @@ SIZES = ((320, 240), (640, 480), (1280, 720))
 
 def _model(spec: str):
     """(nn.Module, description): the checkpoint, or an untrained vgg_fer_gap when it does not exist."""
+    from ferkit.backends.resolve import resolve_model_path, weights_dir
     from ferkit.errors import ModelError
     from ferkit.models import create_model, load_model
-    from ferkit.predict.loading import resolve_model_path
 
     try:
-        path = resolve_model_path(spec)
+        shipped = (
+            weights_dir() / f"{spec}.safetensors"
+        )  # a shipped name: its PyTorch weights (not its int8 file)
+        path = shipped if shipped.is_file() else resolve_model_path(spec)
         model = load_model(path)
         return model, f"{path.name} ({model.model_name})"
     except ModelError as exc:
@@ -247,6 +250,7 @@ def main() -> None:
 
     from ferkit.backends import TorchBackend
     from ferkit.backends.onnx_backend import OnnxBackend
+    from ferkit.backends.resolve import weights_dir
     from ferkit.export import export_onnx
     from ferkit.faces import list_detectors
 
@@ -259,15 +263,21 @@ def main() -> None:
     backends = {"torch": TorchBackend(model)}
     if only & {"speed", "video"}:
         backends["onnx"] = OnnxBackend.load(export_onnx(model, tmp / "model.onnx"))
+        int8 = weights_dir() / f"{args.model}.int8.onnx"
+        if int8.is_file():  # what ferkit.load(name) runs where ONNX Runtime is installed
+            backends["onnx int8 (shipped)"] = OnnxBackend.load(int8)
     out = print if args.no_record else record
     note = f"model: {described}; torch threads: {torch.get_num_threads()}"
     if "speed" in only:
-        out("Recognition: emotion step (faces/s)", f"{note}\n\n{bench_speed(backends, args.seconds)}")
+        out(
+            f"Recognition: emotion step (faces/s), {args.model}",
+            f"{note}\n\n{bench_speed(backends, args.seconds)}",
+        )
     if "detectors" in only:
         out("Recognition: detector latency", bench_detectors(detectors, args.repeats))
     if "video" in only:
         out(
-            "Recognition: end-to-end video FPS (640×480)",
+            f"Recognition: end-to-end video FPS (640×480), {args.model}",
             f"{note}\n\n{bench_video(backends, tmp, args.frames)}",
         )
     if "recall" in only and (WILD / "training.xml").is_file():

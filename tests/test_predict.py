@@ -366,9 +366,9 @@ def test_show_without_a_display_is_a_clear_error(rec, photo, monkeypatch):
 
 
 def test_load_without_default_weights_is_a_clear_error(tmp_path, monkeypatch, ckpt):
-    import ferkit.predict.loading as loading
+    import ferkit.backends.resolve as resolve
 
-    monkeypatch.setattr(loading, "weights_dir", lambda: tmp_path / "weights")
+    monkeypatch.setattr(resolve, "weights_dir", lambda: tmp_path / "weights")
     for name in (None, "default", "fast"):
         with pytest.raises(ModelError, match=r"no shipped model .*default.safetensors|fast.safetensors"):
             ferkit.load(name)

@@ -3,6 +3,7 @@ and the model card's figures are exactly those of metrics.json."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import socket
 from pathlib import Path
@@ -31,11 +32,32 @@ def test_loads_offline_and_reproduces_recorded_prediction(name, no_network):
 
     metrics = json.loads((WEIGHTS_DIR / f"{name}.metrics.json").read_text())
     ref = metrics["reference_prediction"]
-    face = ferkit.load(name).predict(str(SAMPLES / "astronaut.jpg"))[0].faces[0]
+    face = ferkit.load(WEIGHTS_DIR / f"{name}.safetensors").predict(str(SAMPLES / "astronaut.jpg"))[0].faces[0]
     assert face.label == ref["label"]
     assert list(face.box) == ref["box"]
     for label, p in ref["probs"].items():
         assert face.probs[label] == pytest.approx(p, abs=1e-4)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_a_shipped_int8_model_keeps_the_recorded_prediction(name, no_network):
+    """Where an int8 file ships, `ferkit.load(name)` runs it: same label and box, probabilities within 0.05."""
+    pytest.importorskip("onnxruntime")
+    import ferkit
+
+    metrics = json.loads((WEIGHTS_DIR / f"{name}.metrics.json").read_text())
+    if not (WEIGHTS_DIR / f"{name}.int8.onnx").is_file():
+        assert "int8" not in metrics  # no figures for a file that does not ship
+        pytest.skip(f"no int8 model shipped for {name}")
+    rec = ferkit.load(name)
+    assert rec.backend.name == f"{name}.int8" and rec.backend.meta["precision"] == "int8"
+    q = metrics["int8"]
+    assert q["publictest_fp32_onnx_accuracy"] - q["publictest_accuracy"] <= 0.003  # the shipping rule
+    ref = metrics["reference_prediction"]
+    face = rec.predict(str(SAMPLES / "astronaut.jpg"))[0].faces[0]
+    assert face.label == ref["label"] and list(face.box) == ref["box"]
+    for label, p in ref["probs"].items():
+        assert face.probs[label] == pytest.approx(p, abs=0.05)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -54,7 +76,9 @@ def test_default_is_what_load_uses():
     import ferkit
 
     assert "default" in SHIPPED
-    assert ferkit.load().backend.name == "default"
+    name = ferkit.load().backend.name
+    int8 = (WEIGHTS_DIR / "default.int8.onnx").is_file() and importlib.util.find_spec("onnxruntime")
+    assert name == ("default.int8" if int8 else "default")
 
 
 def test_model_card_matches_metrics():

@@ -134,8 +134,8 @@ def _as_model(model_or_path: nn.Module | str | os.PathLike) -> nn.Module:
                 "export needs a ferkit model (built by create_model or load_model: no data_config)"
             )
         return model_or_path
+    from ferkit.backends.resolve import resolve_model_path
     from ferkit.models import load_model
-    from ferkit.predict.loading import resolve_model_path
 
     path = resolve_model_path(model_or_path)
     if path.suffix.lower() == ".onnx":

@@ -135,8 +135,6 @@ def match_labels(model_space: LabelSpace, data: FerDataset) -> LabelMatch:
 
 
 def _load_backend(model):
-    if hasattr(model, "logits") and hasattr(model, "data_config"):
-        return model  # already a backend
     from ferkit.backends import load_backend
 
     return load_backend(model)

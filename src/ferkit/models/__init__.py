@@ -5,7 +5,7 @@ Importing this package registers every family (seed reproductions, VGG, ResNet, 
 
 from __future__ import annotations
 
-from ferkit.models import efficient, resnet, seed, vgg  # noqa: F401  (registers the families)
+from ferkit.models import efficient, fernet, resnet, seed, vgg  # noqa: F401  (registers the families)
 from ferkit.models._registry import create_model, list_models, model_info, register_model
 from ferkit.models.checkpoint import load_model, load_state_into, read_checkpoint_meta, save_checkpoint
 from ferkit.models.data_config import FACE_SIZE, DataConfig, preprocess

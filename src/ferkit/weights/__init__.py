@@ -10,4 +10,6 @@ DEFAULT_MODEL = "default"
 
 def shipped_models() -> list[str]:
     """Names of the models shipped in the package (load them with `ferkit.load(name)`)."""
-    return sorted({p.stem for p in WEIGHTS_DIR.iterdir() if p.suffix in (".safetensors", ".onnx")})
+    return sorted(
+        {p.name.split(".")[0] for p in WEIGHTS_DIR.iterdir() if p.suffix in (".safetensors", ".onnx")}
+    )

@@ -150,6 +150,20 @@ left out (class unknown to the model): {ck["left_out"]}.
 
 ### Speed on this CPU ({m["measured_on"]})
 {speed}.
+{_int8(m)}"""
+
+
+def _int8(m: dict) -> str:
+    q = m.get("int8")
+    if not q:
+        return ""
+    change = 100 * (q["publictest_accuracy"] - q["publictest_fp32_onnx_accuracy"])
+    return f"""
+### int8: what `ferkit.load("{m["name"]}")` runs where ONNX Runtime is installed
+`{q["file"]}`, ONNX Runtime static quantization calibrated on {q["calibration"]}: PublicTest accuracy
+**{_pct(q["publictest_accuracy"])}** ({change:+.2f} points against the float model's {_pct(q["publictest_fp32_onnx_accuracy"])}),
+{q["onnx_int8_batch64_faces_per_s"]:,.0f} faces/s at batch 64 against {q["onnx_fp32_batch64_faces_per_s"]:,.0f} in float32
+(`{q["command"]}`). Without ONNX Runtime, or on a GPU, the PyTorch weights above run.
 """
 
 

@@ -1,0 +1,95 @@
+"""The one place that turns a model argument into a backend: None, a shipped name, a `.safetensors` checkpoint, an
+`.onnx` file, an `nn.Module` or a ready backend. predict, evaluate, export and serve all resolve through here, so
+the same bad `--model` gets the same message everywhere.
+
+A shipped name prefers the shipped int8 ONNX model (`<name>.int8.onnx`, written by `ferkit export --int8` and
+shipped only when it is within 0.3 points of the float model's accuracy) when ONNX Runtime is installed and the
+device is the CPU; otherwise it is the PyTorch weights (`<name>.safetensors`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from pathlib import Path
+
+from ferkit.errors import ModelError
+from ferkit.weights import DEFAULT_MODEL, WEIGHTS_DIR, shipped_models
+
+INT8_SUFFIX = ".int8.onnx"
+
+
+def weights_dir() -> Path:
+    """The folder of shipped weights: `ferkit/weights/` (a function so tests can point it elsewhere)."""
+    return WEIGHTS_DIR
+
+
+def _onnxruntime_installed() -> bool:
+    return importlib.util.find_spec("onnxruntime") is not None
+
+
+def resolve_model_path(model: str | os.PathLike | None, device: str = "cpu") -> Path:
+    """The file a model argument names: an existing path, or a shipped model name such as "default".
+
+    Raises:
+        ModelError: No such file, or no shipped weights of that name (the message names the file looked for).
+    """
+    name = DEFAULT_MODEL if model is None else model
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    text = str(name)
+    is_name = isinstance(name, str) and not path.suffix and os.sep not in text and "/" not in text
+    if not is_name:
+        raise ModelError(f"model file {path} does not exist")
+    suffixes = [".safetensors", ".onnx"]
+    if str(device) == "cpu" and _onnxruntime_installed():
+        suffixes.insert(0, INT8_SUFFIX)
+    for suffix in suffixes:
+        shipped = weights_dir() / f"{text}{suffix}"
+        if shipped.is_file():
+            return shipped
+    raise ModelError(_no_shipped_model(text))
+
+
+def _no_shipped_model(text: str) -> str:
+    have = shipped_models() if weights_dir() == WEIGHTS_DIR else []
+    msg = (
+        f"no shipped model {text!r}: {weights_dir() / (text + '.safetensors')} is not installed "
+        f"(shipped models here: {', '.join(have) if have else 'none'}). "
+        "Pass a trained checkpoint or an ONNX file instead, e.g. ferkit.load('runs/x/best.safetensors') "
+        "or `ferkit predict PHOTO --model runs/x/best.safetensors`."
+    )
+    from ferkit.models import list_models
+
+    if text in list_models():
+        msg += f" ({text!r} is an architecture: ferkit.load(create_model({text!r})) runs it untrained.)"
+    return msg
+
+
+def load_backend(model: object = None, device: str = "cpu"):
+    """A Backend for a model argument: None / shipped name / checkpoint / .onnx path / nn.Module / Backend.
+
+    Raises:
+        ModelError: The model cannot be found or loaded (the message names the file).
+    """
+    from ferkit.backends.torch_backend import TorchBackend
+
+    if hasattr(model, "logits") and hasattr(model, "data_config"):
+        return model  # already a backend
+    if model is not None and not isinstance(model, str | os.PathLike):
+        import torch
+
+        if isinstance(model, torch.nn.Module):
+            return TorchBackend(model, device)
+        raise ModelError(f"model of type {type(model).__name__} is not a path, name, nn.Module or backend")
+    path = resolve_model_path(model, device)
+    if path.suffix.lower() == ".onnx":
+        from ferkit.backends.onnx_backend import OnnxBackend  # optional dependency: onnxruntime
+
+        backend = OnnxBackend.load(path)
+    else:
+        backend = TorchBackend.load(path, device)
+    if path.parent == weights_dir():
+        backend.name = path.name.rsplit(".", 1)[0]  # "default", or "default.int8" for the shipped int8 model
+    return backend
