@@ -32,7 +32,9 @@ def test_loads_offline_and_reproduces_recorded_prediction(name, no_network):
 
     metrics = json.loads((WEIGHTS_DIR / f"{name}.metrics.json").read_text())
     ref = metrics["reference_prediction"]
-    face = ferkit.load(WEIGHTS_DIR / f"{name}.safetensors").predict(str(SAMPLES / "astronaut.jpg"))[0].faces[0]
+    face = (
+        ferkit.load(WEIGHTS_DIR / f"{name}.safetensors").predict(str(SAMPLES / "astronaut.jpg"))[0].faces[0]
+    )
     assert face.label == ref["label"]
     assert list(face.box) == ref["box"]
     for label, p in ref["probs"].items():
