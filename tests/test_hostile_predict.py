@@ -143,3 +143,24 @@ def test_a_truncated_lazy_pil_image_in_a_list_is_one_error_item(rec, tmp_path):
     assert len(results) == 2
     assert results[0].error and "t.jpg" in results[0].error
     assert results[1].error is None and results[1].faces
+
+
+def test_json_or_csv_onto_an_input_is_refused(rec, tmp_path):
+    from ferkit.errors import FerkitError
+
+    Image.fromarray(astronaut()).save(tmp_path / "a.jpg")
+    before = _digest(tmp_path / "a.jpg")
+    for kw in ({"json_path": tmp_path / "a.jpg"}, {"csv_path": tmp_path / "a.jpg"}):
+        with pytest.raises(FerkitError, match="one of the inputs"):
+            run_predict(tmp_path, rec, print_fn=None, **kw)
+    assert _digest(tmp_path / "a.jpg") == before
+
+
+def test_yunet_raw_detection_checks_its_input():
+    pytest.importorskip("yuface")
+    from ferkit.faces.yunet import detect_raw
+
+    with pytest.raises(ValueError, match="BGR uint8"):
+        detect_raw(np.zeros((32, 32), np.uint8))
+    view = astronaut()[:, ::-1, ::-1]  # a non-contiguous view is copied, not misread
+    assert len(detect_raw(view)) == len(detect_raw(np.ascontiguousarray(view)))

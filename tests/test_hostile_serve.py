@@ -102,3 +102,25 @@ def test_a_model_error_during_a_request_is_answered_with_its_message(recognizer)
     with _Server(create_app(Broken())) as base:
         r = httpx.post(f"{base}/v1/predict", files={"file": ("a.png", _png(32, 32), "image/png")}, timeout=10)
     assert r.status_code == 500 and "non-finite" in r.json()["detail"]
+
+
+def test_readers_past_the_limit_get_503_and_their_slots_come_back(recognizer):
+    from ferkit.serve import Limits, create_app
+
+    app = create_app(recognizer, Limits(max_reading=2, read_timeout_s=1.0))
+    with _Server(app) as base:
+        port = int(base.rsplit(":", 1)[1])
+        idle = [_idle_client(port) for _ in range(2)]
+        try:
+            time.sleep(0.3)
+            files = {"file": ("a.png", _png(64, 64), "image/png")}
+            r = httpx.post(f"{base}/v1/predict", files=files, timeout=10)
+            assert r.status_code == 503 and "uploads in progress" in r.json()["detail"]
+            for s in idle:  # both time out with 408 ...
+                s.settimeout(10)
+                assert s.recv(64).startswith(b"HTTP/1.1 408")
+            # ... and give their reading slots back
+            assert httpx.post(f"{base}/v1/predict", files=files, timeout=10).status_code == 200
+        finally:
+            for s in idle:
+                s.close()

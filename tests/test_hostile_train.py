@@ -100,23 +100,25 @@ def test_resume_refuses_a_damaged_history(tmp_path, damage):
 
 
 def test_a_full_disk_during_training_is_one_line(tmp_path, monkeypatch, capsys):
-    import ferkit.train.trainer as trainer
+    import safetensors
+    import safetensors.torch
+
     from ferkit.cli import main
 
     csv = write_bar_csv(tmp_path / "bars.csv", 4, 2)
-    real = trainer.save_checkpoint
+    real = safetensors.torch.save_file
 
-    def full(path, *a, **k):
-        if "best" in str(path):
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, *a, **k)
+    def full(tensors, filename, metadata=None):  # what safetensors raises when the disk is full
+        if "best" in str(filename):
+            raise safetensors.SafetensorError("I/O error: No space left on device (os error 28)")
+        return real(tensors, filename, metadata=metadata)
 
-    monkeypatch.setattr(trainer, "save_checkpoint", full)
+    monkeypatch.setattr(safetensors.torch, "save_file", full)
     args = ["train", "--data", str(csv), "--run-dir", str(tmp_path / "r"), "--quiet"]
     code = main(args + [a for kv in FAST + ["train.epochs=1"] for a in ("--set", kv)])
     err = capsys.readouterr().err
-    assert code == 2 and "No space left on device" in err and "--resume" in err
-    assert err.count("\n") == 1
+    assert code == 2 and "No space left on device" in err and "--resume" in err and "best" in err
+    assert err.count("\n") == 1 and not list((tmp_path / "r").glob(".*.tmp"))
 
 
 def test_a_full_disk_while_writing_json_is_one_line(tmp_path, monkeypatch, capsys):

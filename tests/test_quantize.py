@@ -90,8 +90,24 @@ def test_a_shipped_int8_model_is_what_load_uses_on_the_cpu(ckpt, tmp_path, monke
     weights.mkdir()
     (weights / "fast.safetensors").write_bytes(ckpt.read_bytes())
     monkeypatch.setattr(resolve, "weights_dir", lambda: weights)
+    monkeypatch.setattr(resolve, "cpu_has_vnni", lambda: True)
     assert ferkit.load("fast").backend.name == "fast"  # no int8 file: the PyTorch weights
     quantize_int8(ckpt, weights / "fast.int8.onnx", _faces(128), n_calib=64, n_check=64)
     assert ferkit.load("fast").backend.name == "fast.int8"
+    monkeypatch.setattr(resolve, "cpu_has_vnni", lambda: False)
+    assert ferkit.load("fast").backend.name == "fast"  # a CPU without VNNI: the PyTorch weights
+    monkeypatch.setattr(resolve, "cpu_has_vnni", lambda: True)
     monkeypatch.setattr(resolve, "_onnxruntime_installed", lambda: False)
     assert ferkit.load("fast").backend.name == "fast"  # without ONNX Runtime: the PyTorch weights
+
+
+def test_a_shipped_name_exports_from_its_float_weights(tmp_path):
+    from ferkit.backends import resolve_model_path
+    from ferkit.weights import WEIGHTS_DIR
+
+    if not (WEIGHTS_DIR / "fast.safetensors").is_file():
+        pytest.skip("no fast model shipped")
+    assert resolve_model_path("fast").suffix == ".safetensors"
+    out = run_ferkit("export", "--model", "fast", "--out", tmp_path / "fast.onnx")
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "fast.onnx").is_file()

@@ -190,18 +190,20 @@ def test_disk_full_keeps_previous_state(tmp_path, monkeypatch):
     ds = bar_dataset(8, 2)
     train, val = ds.take_split("train"), ds.take_split("public_test")
     cfg = _cfg("train.epochs=2")
-    import ferkit.train.state as state
+    import safetensors
+    import safetensors.torch
 
-    real = state.save_file
+    real = safetensors.torch.save_file
     calls = {"n": 0}
 
-    def full_disk(*a, **k):
-        calls["n"] += 1
-        if calls["n"] == 2:
-            raise OSError(28, "No space left on device")
-        return real(*a, **k)
+    def full_disk(tensors, filename, metadata=None):  # safetensors' own error type, as a real full disk gives
+        if "last_state" in str(filename):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise safetensors.SafetensorError("I/O error: No space left on device (os error 28)")
+        return real(tensors, filename, metadata=metadata)
 
-    monkeypatch.setattr(state, "save_file", full_disk)
+    monkeypatch.setattr(safetensors.torch, "save_file", full_disk)
     with pytest.raises(TrainingError, match="previous checkpoint is kept"):
         fit(cfg, tmp_path / "r", train=train, val=val, quiet=True)
     from ferkit.train.build import build_model, make_optimizer

@@ -67,8 +67,7 @@ def quantize_int8(
     from ferkit.export import _check_out
 
     out = _check_out(Path(out))
-    crops = _calibration_crops(calibration)
-    calib, check = _samples(crops, n_calib, n_check, seed)
+    calib, check = _samples(_calibration_crops(calibration, seed), n_calib, n_check)
     with tempfile.TemporaryDirectory(prefix="ferkit-int8-") as tmp:
         fp32 = _float_onnx(model_or_path, Path(tmp))
         int8 = Path(tmp) / "int8.onnx"
@@ -86,11 +85,13 @@ def quantize_int8(
     return QuantizeResult(out, len(calib), len(check), changes, max_diff)
 
 
-def _calibration_crops(calibration) -> np.ndarray:
+def _calibration_crops(calibration, seed: int) -> np.ndarray:
+    """The candidate faces in the order they are taken: a dataset's training faces interleaved class by class
+    (so any prefix is class-stratified), or given crops in a seeded random order."""
     if isinstance(calibration, np.ndarray):
         if calibration.ndim != 3 or calibration.dtype != np.uint8 or len(calibration) == 0:
             raise ModelError("calibration crops must be a non-empty uint8 N×H×W array")
-        return calibration
+        return calibration[np.random.default_rng(seed).permutation(len(calibration))]
     from ferkit.data import load_dataset
 
     ds = load_dataset(calibration)
@@ -98,28 +99,25 @@ def _calibration_crops(calibration) -> np.ndarray:
         raise ModelError(
             f"{calibration}: no train split to calibrate on (splits: {', '.join(ds.split_names)})"
         )
-    return _stratified(ds.take_split("train"))
+    return _stratified(ds.take_split("train"), seed)
 
 
-def _stratified(train) -> np.ndarray:
-    """The training faces in an order that interleaves the classes (so any prefix is class-balanced-ish)."""
-    rng = np.random.default_rng(0)
+def _stratified(train, seed: int) -> np.ndarray:
+    """The training faces in an order that interleaves the classes (so any prefix is class-stratified)."""
+    rng = np.random.default_rng(seed)
     labels = np.asarray(train.labels)
     per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in np.unique(labels)]
     order = [idx[i] for i in range(max(map(len, per_class))) for idx in per_class if i < len(idx)]
     return np.asarray(train.images)[np.asarray(order)]
 
 
-def _samples(crops: np.ndarray, n_calib: int, n_check: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def _samples(crops: np.ndarray, n_calib: int, n_check: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first `n_calib` faces calibrate, the next `n_check` check (the calibration faces when none are left)."""
     if n_calib < 1 or n_check < 1:
         raise ModelError(f"n_calib and n_check must be at least 1 (got {n_calib}, {n_check})")
-    n = len(crops)
-    take = np.random.default_rng(seed).permutation(n)
-    calib = take[: min(n_calib, n)]
-    check = take[min(n_calib, n) : min(n_calib, n) + n_check]
-    if len(check) == 0:  # too few faces for two samples: check on the calibration faces themselves
-        check = calib
-    return crops[np.sort(calib)], crops[np.sort(check)]
+    calib = crops[:n_calib]
+    check = crops[n_calib : n_calib + n_check]
+    return calib, check if len(check) else calib
 
 
 def _float_onnx(model_or_path, folder: Path) -> Path:

@@ -3,14 +3,18 @@
 the same bad `--model` gets the same message everywhere.
 
 A shipped name prefers the shipped int8 ONNX model (`<name>.int8.onnx`, written by `ferkit export --int8` and
-shipped only when it is within 0.3 points of the float model's accuracy) when ONNX Runtime is installed and the
-device is the CPU; otherwise it is the PyTorch weights (`<name>.safetensors`).
+shipped only when it is within 0.3 points of the float model's accuracy) when ONNX Runtime is installed, the
+device is the CPU and the CPU has VNNI (the int8 accuracy was measured there; on x86 CPUs without it, ONNX
+Runtime's uint8×int8 kernels can saturate, and other processors are not measured); otherwise it is the PyTorch
+weights (`<name>.safetensors`).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
+import platform
 from pathlib import Path
 
 from ferkit.errors import ModelError
@@ -28,8 +32,22 @@ def _onnxruntime_installed() -> bool:
     return importlib.util.find_spec("onnxruntime") is not None
 
 
-def resolve_model_path(model: str | os.PathLike | None, device: str = "cpu") -> Path:
-    """The file a model argument names: an existing path, or a shipped model name such as "default".
+@functools.cache
+def cpu_has_vnni() -> bool:
+    """Whether this is an x86-64 CPU with AVX-512 VNNI or AVX-VNNI (read from /proc/cpuinfo; False elsewhere)."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
+    except OSError:
+        return False
+    return "avx512_vnni" in flags or "avx_vnni" in flags
+
+
+def resolve_model_path(model: str | os.PathLike | None, prefer_int8: bool = False) -> Path:
+    """The file a model argument names: an existing path, or a shipped model name such as "default" (its
+    `.safetensors` weights; its shipped `.int8.onnx` file first when `prefer_int8` and ONNX Runtime is installed).
 
     Raises:
         ModelError: No such file, or no shipped weights of that name (the message names the file looked for).
@@ -43,7 +61,7 @@ def resolve_model_path(model: str | os.PathLike | None, device: str = "cpu") -> 
     if not is_name:
         raise ModelError(f"model file {path} does not exist")
     suffixes = [".safetensors", ".onnx"]
-    if str(device) == "cpu" and _onnxruntime_installed():
+    if prefer_int8 and _onnxruntime_installed() and cpu_has_vnni():
         suffixes.insert(0, INT8_SUFFIX)
     for suffix in suffixes:
         shipped = weights_dir() / f"{text}{suffix}"
@@ -83,7 +101,7 @@ def load_backend(model: object = None, device: str = "cpu"):
         if isinstance(model, torch.nn.Module):
             return TorchBackend(model, device)
         raise ModelError(f"model of type {type(model).__name__} is not a path, name, nn.Module or backend")
-    path = resolve_model_path(model, device)
+    path = resolve_model_path(model, prefer_int8=str(device) == "cpu")
     if path.suffix.lower() == ".onnx":
         from ferkit.backends.onnx_backend import OnnxBackend  # optional dependency: onnxruntime
 

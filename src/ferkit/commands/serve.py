@@ -26,7 +26,14 @@ def register(sub) -> None:
         type=float,
         default=20.0,
         metavar="S",
-        help="seconds a request body may take to arrive before a 408 (default 20)",
+        help="seconds a request body may go without data before a 408 (default 20; 120 s for a whole body)",
+    )
+    p.add_argument(
+        "--max-reading",
+        type=int,
+        default=32,
+        metavar="N",
+        help="request bodies received at once before 503 (default 32; each holds up to 4/3 of --max-upload-mb)",
     )
     p.add_argument(
         "--api-key-env", metavar="VAR", help="require X-API-Key equal to this environment variable"
@@ -51,6 +58,7 @@ def _run(args) -> int:
         "FERKIT_SERVE_MAX_UPLOAD_MB": str(args.max_upload_mb),
         "FERKIT_SERVE_MAX_PENDING": str(args.max_pending),
         "FERKIT_SERVE_READ_TIMEOUT": str(args.read_timeout),
+        "FERKIT_SERVE_MAX_READING": str(args.max_reading),
         "FERKIT_SERVE_API_KEY_ENV": args.api_key_env or "",
         "FERKIT_SERVE_CORS": ",".join(args.cors_origin or []),
     }
@@ -61,6 +69,8 @@ def _run(args) -> int:
         raise FerkitError(f"--workers {args.workers}: must be at least 1")
     if not args.read_timeout > 0:
         raise FerkitError(f"--read-timeout {args.read_timeout}: must be a positive number of seconds")
+    if args.max_reading < 1 or args.max_pending < 1:
+        raise FerkitError("--max-reading and --max-pending must be at least 1")
     app = app_from_env()  # a bad --model or --detector fails here, once, not in every restarted worker
     if args.workers > 1:  # each worker process builds its own app from the FERKIT_SERVE_* variables
         uvicorn.run(

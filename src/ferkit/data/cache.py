@@ -15,6 +15,7 @@ import json
 import os
 import re
 import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -54,14 +55,20 @@ def load_cached(key: str) -> FerDataset | None:
     try:
         with np.load(path, allow_pickle=False) as z:
             return dataset_from_npz(z)
-    except (
-        Exception
-    ) as exc:  # truncated or zero-byte entries raise EOFError, BadZipFile, OSError, ValueError...
+    except (EOFError, zipfile.BadZipFile, ValueError, KeyError) as exc:  # a zero-byte or truncated entry
         warnings.warn(
             f"discarded a damaged dataset cache entry {path} ({type(exc).__name__}: {exc}); it is rebuilt",
             stacklevel=2,
         )
-        path.unlink(missing_ok=True)
+        try:
+            path.unlink(missing_ok=True)
+        except (
+            OSError
+        ):  # a read-only cache folder: the entry is ignored, and the next write fails with a warning
+            pass
+        return None
+    except OSError as exc:  # the file could not be read this time: leave it alone
+        warnings.warn(f"ignoring unreadable dataset cache {path}: {exc}", stacklevel=2)
         return None
 
 

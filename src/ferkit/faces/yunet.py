@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import threading
 import warnings
 from pathlib import Path
 
@@ -47,25 +48,39 @@ _FACEDETECT_SYMBOL = (
 )
 
 
+_FIRST_CALL = threading.Lock()  # the library builds its network on its first call, unguarded
+
+
 @functools.cache
 def _facedetect_cnn():
-    """libfacedetection's C entry point from the `yuface` wheel, or None when it cannot be found."""
+    """libfacedetection's C entry point from the `yuface` wheel (already built and ready for concurrent calls),
+    or None when it cannot be found."""
     import yuface
 
     folder = Path(yuface.__file__).resolve().parent
-    for path in sorted(folder.glob("libfacedetection*.so*")):
+    # the versioned file first: it is the one yuface's extension loaded, so no second copy is mapped
+    for path in sorted(folder.glob("libfacedetection*.so*"), key=lambda p: (p.suffix == ".so", p.name)):
         try:
             fn = getattr(ctypes.CDLL(str(path)), _FACEDETECT_SYMBOL)
         except (OSError, AttributeError):
             continue
         fn.restype = ctypes.c_void_p
         fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        buf, image = (
+            np.zeros(RESULT_BUFFER, np.uint8),
+            np.zeros((64, 64, 3), np.uint8),
+        )  # alive during the call
+        with _FIRST_CALL:  # ctypes releases the GIL: make the initialising call once, alone
+            fn(buf.ctypes.data, image.ctypes.data, 64, 64, image.strides[0])
         return fn
     return None
 
 
 def detect_raw(bgr: np.ndarray) -> np.ndarray:
-    """int16 N×16 rows (score 0..100, x, y, w, h, 5 landmark x/y pairs, unused) for a contiguous BGR image."""
+    """int16 N×16 rows (score 0..100, x, y, w, h, 5 landmark x/y pairs, unused) for a BGR uint8 H×W×3 image."""
+    if bgr.dtype != np.uint8 or bgr.ndim != 3 or bgr.shape[2] != 3:
+        raise ValueError(f"expected a BGR uint8 H×W×3 image, got {bgr.dtype} {bgr.shape}")
+    bgr = np.ascontiguousarray(bgr)
     fn = _facedetect_cnn()
     if fn is None:  # the wrapper (it leaks its buffer, see the module docstring)
         import yuface

@@ -8,6 +8,7 @@ epoch). `load_model(path)` needs nothing else to rebuild the model.
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
 import os
 from datetime import UTC, datetime
@@ -94,10 +95,20 @@ def save_checkpoint(
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], header: dict[str, str], path: Path) -> None:
+    with atomic_path(path) as tmp:
+        save_safetensors(tensors, tmp, header)
+
+
+def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, header: dict[str, str]) -> None:
+    """safetensors' save_file, with its own write errors (a full disk, a file-size limit) raised as OSError
+    naming the file, so callers handle them like any other failed write."""
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
+    try:
+        save_file(tensors, str(path), metadata=header)
+    except SafetensorError as exc:
+        raise OSError(errno.EIO, f"cannot write ({first_line(exc)})", str(path)) from None
 
 
 def _resolve(path_or_name: str | os.PathLike) -> Path:

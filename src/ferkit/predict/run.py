@@ -72,6 +72,7 @@ def run_predict(
     """
     from ferkit.predict.writers import AnnotatedSaver, CsvWriter, JsonWriter
 
+    _refuse_inputs_as_outputs(source, {"--json": json_path, "--csv": csv_path})
     if show:
         open_window()
     saver = AnnotatedSaver(save, stride=stride, sources=source) if save else None
@@ -120,6 +121,19 @@ def run_predict(
         if show:
             _close_window()
     return summary
+
+
+def _refuse_inputs_as_outputs(source, outputs: dict) -> None:
+    """FerkitError when a --json / --csv file is one of the run's source files: an output never replaces an input."""
+    from ferkit.predict.writers import file_id, input_file_ids
+
+    named = {flag: Path(p) for flag, p in outputs.items() if p}
+    if not named:
+        return
+    inputs = input_file_ids(source)
+    for flag, path in named.items():
+        if file_id(path) in inputs:
+            raise FerkitError(f"{flag} {path}: that is one of the inputs; write the results to another file")
 
 
 class _Fps:

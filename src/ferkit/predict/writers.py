@@ -164,7 +164,7 @@ class AnnotatedSaver:
         self.written: list[Path] = []
         self._videos: dict[str, VideoWriter] = {}
         self._names: set[str] = set()
-        self._inputs = _file_ids(sources)
+        self._inputs = input_file_ids(sources)
 
     def write(self, result: FrameResult) -> None:
         if result.image is None:
@@ -195,7 +195,7 @@ class AnnotatedSaver:
         and other spellings of the same file count)."""
         if path.parent.resolve() != self.folder.resolve():
             return False
-        ident = _file_id(path)
+        ident = file_id(path)
         return ident is not None and ident in self._inputs
 
     def close(self) -> None:
@@ -205,7 +205,7 @@ class AnnotatedSaver:
         self._videos = {}
 
 
-def _file_id(path: Path) -> tuple[int, int] | None:
+def file_id(path: Path) -> tuple[int, int] | None:
     try:
         st = path.stat()
     except OSError:
@@ -213,7 +213,7 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
-def _file_ids(sources: object) -> set[tuple[int, int]]:
+def input_file_ids(sources: object) -> set[tuple[int, int]]:
     """(device, inode) of every file a source names (folders and globs expanded); empty when it names none."""
     from ferkit.errors import SourceError
     from ferkit.predict.sources import parse_source
@@ -224,5 +224,5 @@ def _file_ids(sources: object) -> set[tuple[int, int]]:
         items = parse_source(sources)
     except SourceError:
         return set()
-    ids = (_file_id(Path(item.value)) for item in items if item.kind in ("image", "video"))
+    ids = (file_id(Path(item.value)) for item in items if item.kind in ("image", "video"))
     return {i for i in ids if i is not None}

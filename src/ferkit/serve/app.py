@@ -120,20 +120,23 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
 
 
 async def _read_in_time(request: Request, limits: Limits) -> bytes:
-    """The request body within `limits.read_timeout_s` seconds, else HTTPProblem 408."""
+    """The request body, bounded in size; 408 when no bytes arrive for `limits.read_timeout_s` seconds, or the
+    whole body takes over `limits.read_total_s` (a slow but steady upload of 10 MB at 1 Mbit/s still fits)."""
     cap = limits.max_upload_bytes * 4 // 3 + 64 * 1024  # base64 in JSON is 4/3 of the image, plus framing
     try:
-        return await asyncio.wait_for(_read_bounded(request, cap), timeout=limits.read_timeout_s)
+        return await asyncio.wait_for(_read_bounded(request, cap, limits.read_timeout_s), limits.read_total_s)
     except TimeoutError:
         raise HTTPProblem(
             408,
-            f"the request body did not arrive within {limits.read_timeout_s:g} s",
+            f"the request body did not arrive in time (limits: {limits.read_timeout_s:g} s without data, "
+            f"{limits.read_total_s:g} s in all)",
             {"Connection": "close"},
         ) from None
 
 
-async def _read_bounded(request: Request, cap: int) -> bytes:
-    """The request body, refused with 413 as soon as it passes `cap` bytes (chunked bodies included)."""
+async def _read_bounded(request: Request, cap: int, idle_s: float) -> bytes:
+    """The request body, refused with 413 as soon as it passes `cap` bytes (chunked bodies included); TimeoutError
+    when no chunk arrives for `idle_s` seconds."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -141,11 +144,15 @@ async def _read_bounded(request: Request, cap: int) -> bytes:
         if int(declared) > cap:
             raise HTTPProblem(413, f"request of {int(declared):,} bytes is over the upload limit")
     body = bytearray()
-    async for chunk in request.stream():
+    chunks = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(chunks.__anext__(), idle_s)
+        except StopAsyncIteration:
+            return bytes(body)
         body += chunk
         if len(body) > cap:
             raise HTTPProblem(413, f"request body is over the upload limit of {cap:,} bytes")
-    return bytes(body)
 
 
 async def _image_bytes(request: Request, body: bytes) -> bytes:
@@ -210,7 +217,9 @@ def app_from_env():
     limits = Limits(
         max_upload_bytes=int(float(os.environ.get("FERKIT_SERVE_MAX_UPLOAD_MB", "10")) * 1024 * 1024),
         max_pending=int(os.environ.get("FERKIT_SERVE_MAX_PENDING", "8")),
-        read_timeout_s=float(os.environ.get("FERKIT_SERVE_READ_TIMEOUT", "20")),
+        read_timeout_s=(idle := float(os.environ.get("FERKIT_SERVE_READ_TIMEOUT", "20"))),
+        read_total_s=max(120.0, 6 * idle),
+        max_reading=int(os.environ.get("FERKIT_SERVE_MAX_READING", "32")),
     )
     key_env = os.environ.get("FERKIT_SERVE_API_KEY_ENV")
     if key_env and not os.environ.get(key_env):

@@ -25,8 +25,11 @@ class Limits:
     max_upload_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
     max_pending: int = 8  # requests running or waiting for inference; more → 503
-    read_timeout_s: float = 20.0  # a request body that takes longer to arrive → 408
-    max_reading: int = 64  # request bodies being received at once; more → 503
+    read_timeout_s: float = 20.0  # seconds without body data → 408
+    read_total_s: float = 120.0  # seconds for the whole body → 408
+    max_reading: int = (
+        32  # request bodies being received at once (each ≤ ~4/3 × max_upload_bytes); more → 503
+    )
 
 
 def decode_upload(data: bytes, limits: Limits) -> np.ndarray:

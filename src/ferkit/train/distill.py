@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -45,12 +46,10 @@ def teacher_probs(
     """float32 N×C: softmax(teacher logits / temperature) on uint8 crops N×H×W, in the student's label order,
     averaged over the teachers when `paths` names several."""
     paths = teacher_paths(paths)
-    h = hashlib.sha256(f"{images.shape}\0{images.dtype}\0".encode())
-    h.update(np.ascontiguousarray(images).tobytes())
-    images_digest = h.hexdigest()
+    digest = images_digest(images)
     total = 0
     for path in paths:
-        logits = teacher_logits(path, images, images_digest, labels, device, amp, batch)
+        logits = teacher_logits(path, images, digest, labels, device, amp, batch)
         total = total + torch.softmax(logits / temperature, dim=1)
     return (total / len(paths)).numpy()
 
@@ -65,11 +64,66 @@ def _teacher_cache_file(teacher, images_digest: str, amp: bool):
     return cache_dir() / f"teacher-{h.hexdigest()[:32]}.npy"
 
 
+LOGITS_SUFFIX = ".logits.npz"
+"""A teacher's logits on a training set, computed elsewhere (`save_teacher_logits`): `train.distill_from` takes
+such a file in place of a checkpoint, so a run can distil without carrying the teacher's weights."""
+
+
+def images_digest(images: np.ndarray) -> str:
+    """sha256 of a uint8 image array (shape, dtype and bytes): what teacher logits are keyed by."""
+    h = hashlib.sha256(f"{images.shape}\0{images.dtype}\0".encode())
+    h.update(np.ascontiguousarray(images).tobytes())
+    return h.hexdigest()
+
+
+def save_teacher_logits(path: str, images: np.ndarray, out, device="cpu", amp: bool = False) -> Path:
+    """Write teacher checkpoint `path`'s logits on `images` (the training split, exactly as the trainer will see
+    it) to `out` (`*.logits.npz`): logits, the teacher's label names, the images' digest and the teacher's name."""
+    from ferkit._atomic import atomic_path
+
+    out = Path(out)
+    if not out.name.endswith(LOGITS_SUFFIX):
+        raise ConfigError(f"{out}: teacher logits files are named *{LOGITS_SUFFIX}")
+    teacher = load_model(path)
+    digest = images_digest(images)
+    logits = teacher_logits(path, images, digest, teacher.data_config.labels, device, amp)
+    with atomic_path(out) as tmp, open(tmp, "wb") as fh:
+        np.savez(
+            fh,
+            logits=logits.numpy().astype(np.float32),
+            labels=np.array(teacher.data_config.labels.names),
+            images_sha256=np.array(digest),
+            teacher=np.array(str(path)),
+        )
+    return out
+
+
+def _logits_file(path: str, digest: str, labels: LabelSpace, n: int) -> torch.Tensor:
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            logits, names, saved = z["logits"], [str(x) for x in z["labels"]], str(z["images_sha256"])
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise ModelError(f"{path}: not a teacher logits file ({exc})") from None
+    if names != list(labels.names):
+        raise ModelError(
+            f"{path}: the teacher predicts {', '.join(names)}; the training data has {', '.join(labels.names)}"
+        )
+    if saved != digest or logits.shape[0] != n:
+        raise ModelError(
+            f"{path}: these logits were computed on other training images ({logits.shape[0]} faces); recompute "
+            "them on this run's training split (ferkit.train.distill.save_teacher_logits)"
+        )
+    return torch.from_numpy(logits.astype(np.float32))
+
+
 def teacher_logits(
     path: str, images: np.ndarray, images_digest: str, labels: LabelSpace, device, amp: bool, batch: int = 512
 ) -> torch.Tensor:
-    """float32 N×C logits of one teacher, checked to predict the student's classes; read from the cache when
-    these weights have scored these images before (a failed cache read or write only warns)."""
+    """float32 N×C logits of one teacher (a checkpoint, or a `*.logits.npz` file of logits computed elsewhere),
+    checked to predict the student's classes; read from the cache when these weights have scored these images
+    before (a failed cache read or write only warns)."""
+    if str(path).endswith(LOGITS_SUFFIX):
+        return _logits_file(path, images_digest, labels, len(images))
     teacher = load_model(path)
     names = list(teacher.data_config.labels.names)
     if names != list(labels.names):

@@ -54,7 +54,7 @@ def read_history(path: Path, upto_epoch: int) -> list[dict]:
 
 
 def _history_row(row: dict, path: Path, line: int) -> dict:
-    missing = [k for k in ("epoch", "val_loss", "val_acc") if not row.get(k)]
+    missing = [k for k in HISTORY_FIELDS if k != "lr" and not row.get(k)]
     if missing:
         raise TrainingError(f"{path} line {line}: no {missing[0]} (the file is damaged)")
     try:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import torch
 from safetensors import safe_open
-from safetensors.torch import save_file
 
 from ferkit._atomic import atomic_path
 from ferkit.errors import TrainingError, first_line
+from ferkit.models.checkpoint import save_safetensors
 
 
 def save_state(
@@ -31,7 +31,7 @@ def save_state(
     tensors = {k: (v.clone() if _shares(v, tensors) else v) for k, v in tensors.items()}
     try:
         with atomic_path(path) as tmp:
-            save_file({k: v.cpu() for k, v in tensors.items()}, str(tmp), metadata=header)
+            save_safetensors({k: v.cpu() for k, v in tensors.items()}, tmp, header)
     except OSError as exc:
         raise TrainingError(
             f"{path}: could not write the training state ({exc.strerror or exc}); "
