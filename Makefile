@@ -24,7 +24,7 @@ demo: venv
 	$(FERKIT) predict src/ferkit/samples/astronaut.jpg --save demo_out --json demo_out/faces.json
 
 test: venv
-	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check src tests benchmarks
