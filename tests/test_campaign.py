@@ -121,7 +121,9 @@ def test_the_campaign_runs_end_to_end_on_the_cpu(tmp_path):
     with tarfile.open(out / "progress.tar.gz") as tar:
         names = tar.getnames()
     assert "fernet_default_distill/history.csv" in names and "ferplus_fernet.log" in names
-    assert "resnet18_teacher_long/resnet18_teacher_long.logits.npz" in names  # the teacher comes back as logits
+    assert (
+        "resnet18_teacher_long/resnet18_teacher_long.logits.npz" in names
+    )  # the teacher comes back as logits
     assert sum(p.stat().st_size for p in out.iterdir()) <= 64 * 2**20
     assert "distilling from" in (tmp_path / "work" / "fernet_default_distill.log").read_text()
     parts = sorted(out.glob("weights.tar.part-*"))
