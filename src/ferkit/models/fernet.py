@@ -14,9 +14,9 @@ from __future__ import annotations
 from torch import nn
 
 from ferkit.labels import LabelSpace
-from ferkit.models._base import FerNet, conv_bn_act, init_weights
+from ferkit.models._base import FerNet, conv_bn_act
 from ferkit.models._registry import register_model
-from ferkit.models.resnet import BasicBlock
+from ferkit.models.resnet import resnet_fer
 
 WIDTHS = (64, 128, 256, 512)
 BLOCKS = (2, 2, 2, 2)
@@ -36,20 +36,7 @@ def fernet(
     """
     if not 0.125 <= float(width_mult) <= 4:
         raise ValueError(f"width_mult must be between 0.125 and 4, got {width_mult}")
-    widths = [max(8, int(round(c * width_mult / 8)) * 8) for c in WIDTHS]
-    stem = max(8, widths[0] // 2)
-    stages: list[nn.Module] = [nn.Sequential(conv_bn_act(1, stem), conv_bn_act(stem, widths[0], 3, 2))]
-    c_in = widths[0]
-    for i, (n, c) in enumerate(zip(BLOCKS, widths, strict=True)):
-        blocks = [
-            BasicBlock(c_in if j == 0 else c, c, 2 if (i > 0 and j == 0) else 1, attention) for j in range(n)
-        ]
-        stages.append(nn.Sequential(*blocks))
-        c_in = c
-    neck = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(drop_rate))
-    model = FerNet(nn.Sequential(*stages), neck, nn.Linear(c_in, num_classes))
-    init_weights(model)
-    for m in model.modules():  # zero-init the last BN of each residual branch: each block starts as identity
-        if isinstance(m, BasicBlock):
-            nn.init.zeros_(m.bn2.weight)
-    return model
+    widths = tuple(max(8, int(round(c * width_mult / 8)) * 8) for c in WIDTHS)
+    half = max(8, widths[0] // 2)
+    stem = nn.Sequential(conv_bn_act(1, half), conv_bn_act(half, widths[0], 3, 2))
+    return resnet_fer(BLOCKS, num_classes, widths, drop_rate, attention, stem=stem)

@@ -47,9 +47,11 @@ def resnet_fer(
     widths: tuple[int, ...] = (64, 128, 256, 512),
     drop_rate: float = 0.0,
     attention: str | None = None,
+    stem: nn.Module | None = None,
 ) -> FerNet:
-    """A CIFAR-style ResNet of BasicBlocks: `layers[i]` blocks of width `widths[i]`, stride 2 from stage 2 on."""
-    stages: list[nn.Module] = [conv_bn_act(1, widths[0])]
+    """A ResNet of BasicBlocks: `stem` (default: a CIFAR-style 3×3 conv, stride 1, to `widths[0]` channels), then
+    `layers[i]` blocks of width `widths[i]`, stride 2 from stage 2 on."""
+    stages: list[nn.Module] = [stem if stem is not None else conv_bn_act(1, widths[0])]
     c_in = widths[0]
     for i, (n, c) in enumerate(zip(layers, widths, strict=True)):
         blocks = [
