@@ -143,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     for mode, (res, _, _) in runs.items():
         print(f"\n[{mode}]\n{format_cv(res)}")
     print("\n" + format_table(HEADERS, summary_rows(runs), title="CK+48 subject-independent CV"))
-    record(f"CK+48 {args.folds}-fold subject-independent cross-validation", markdown(args, runs))
+    title = f"CK+48 {args.folds}-fold subject-independent cross-validation, {Path(args.run_dir).name}"
+    record(title, markdown(args, runs))
     return 0
 
 

@@ -81,7 +81,7 @@ def main() -> None:
         f"Model `{rec.backend.name}`, detector `{rec.detector.name}`, 512×512 JPEG with one face, "
         f"max pending {args.max_pending}, one uvicorn worker, wall time {wall:.1f} s."
     )
-    record("REST service load test (loopback)", body)
+    record(f"REST service load test (loopback), max pending {args.max_pending}", body)
 
 
 if __name__ == "__main__":

@@ -84,7 +84,9 @@ def main() -> None:
         f"= {peak:.0f} GFLOP/s. Batch {args.batch}, SGD step, fp32 unless marked bf16, {args.steps} timed steps "
         f"after 2 warm-up steps; GFLOP/s = 3 × forward FLOPs × images/s (fp32 columns)."
     )
-    record("Training throughput per model (CPU)", "\n".join(rows) + "\n" + note)
+    record(
+        f"Training throughput per model (CPU), {args.models or 'every model'}", "\n".join(rows) + "\n" + note
+    )
 
 
 if __name__ == "__main__":
