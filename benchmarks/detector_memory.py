@@ -17,6 +17,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _record import record  # noqa: E402
+
 PHOTO = ROOT / "src" / "ferkit" / "samples" / "astronaut.jpg"
 
 
@@ -109,9 +112,6 @@ def main() -> None:
     )
     print(body)
     if args.record:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _record import record
-
         record("Face detector memory growth", body)
 
 

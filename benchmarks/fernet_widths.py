@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from int8 import faces_per_s  # noqa: E402
+from ship_model import faces_per_second  # noqa: E402
 
 
 def calibration_crops(n: int = 256) -> np.ndarray:
@@ -53,7 +53,7 @@ def main() -> None:
             best = {k: 0.0 for k in backends}
             for _ in range(3):
                 for k, b in backends.items():
-                    best[k] = max(best[k], faces_per_s(b, args.seconds / 3))
+                    best[k] = max(best[k], faces_per_second(b, 64, args.seconds / 3))
             label = name + (f" ×{kw['width_mult']:g}" if kw else "")
             rows.append(
                 f"| {label} | {count_flops(model) / 1e9:.3f} | {count_params(model) / 1e6:.2f} M | "

@@ -29,6 +29,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from _record import record  # noqa: E402
+
 PHOTO = ROOT / "src" / "ferkit" / "samples" / "astronaut.jpg"
 READ_TIMEOUT = 3.0
 
@@ -199,9 +202,6 @@ def main() -> None:
     )
     print(body)
     if args.record:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _record import record
-
         record("Adversarial sweep of the web service", body)
 
 

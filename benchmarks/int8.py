@@ -22,24 +22,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from ship_model import faces_per_second  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fer2013"
 MAX_ACCURACY_DROP = 0.3  # points of PublicTest accuracy an int8 model may lose and still ship
-
-
-def faces_per_s(backend, seconds: float, batch: int = 64) -> float:
-    s = backend.data_config.image_size
-    crops = np.random.default_rng(0).integers(0, 256, (batch, s, s), dtype=np.uint8)
-    backend.logits(crops)  # warm-up
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        backend.logits(crops)
-        n += batch
-    return n / (time.perf_counter() - t0)
 
 
 def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path) -> dict:
@@ -61,7 +49,7 @@ def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path)
     rounds = {kind: [] for kind in backends}
     for _ in range(3):
         for kind, backend in backends.items():
-            rounds[kind].append(faces_per_s(backend, seconds / 3))
+            rounds[kind].append(faces_per_second(backend, 64, seconds / 3))
     speed = {kind: max(v) for kind, v in rounds.items()}
     return {
         "name": name,

@@ -6,11 +6,6 @@ from ferkit.backends.resolve import load_backend, resolve_model_path  # noqa: F4
 from ferkit.weights import shipped_models as shipped_weights  # noqa: F401  (re-exported by ferkit.predict)
 
 
-def load_backend_for(model: object = None, device: str = "cpu"):
-    """A Backend for a model argument (see `ferkit.backends.load_backend`, the one resolver)."""
-    return load_backend(model, device)
-
-
 def load(model: object = None, detector: object = None, *, device: str = "cpu", **kwargs: object):
     """A ready `Recognizer`: the shipped default model and the default face detector unless told otherwise.
 
@@ -32,4 +27,4 @@ def load(model: object = None, detector: object = None, *, device: str = "cpu", 
     """
     from ferkit.predict.recognizer import Recognizer
 
-    return Recognizer(load_backend_for(model, device), detector, **kwargs)
+    return Recognizer(load_backend(model, device), detector, **kwargs)

@@ -70,40 +70,21 @@ def run_predict(
         SourceError: The source cannot be opened.
         FerkitError: `show` without a display or without an OpenCV GUI build.
     """
-    from ferkit.predict.writers import AnnotatedSaver, CsvWriter, JsonWriter
+    from ferkit.predict.writers import AnnotatedSaver, input_file_ids
 
-    _refuse_inputs_as_outputs(source, {"--json": json_path, "--csv": csv_path})
+    inputs = input_file_ids(source) if (save or json_path or csv_path) else set()
+    _refuse_inputs_as_outputs(inputs, {"--json": json_path, "--csv": csv_path})
     if show:
         open_window()
-    saver = AnnotatedSaver(save, stride=stride, sources=source) if save else None
-    sinks: list = []
-    try:
-        if json_path:
-            sinks.append(JsonWriter(json_path))
-        if csv_path:
-            sinks.append(CsvWriter(csv_path, recognizer.labels))
-    except BaseException:
-        for sink in sinks:
-            sink.close(commit=False)
-        raise
+    saver = AnnotatedSaver(save, stride=stride, inputs=inputs) if save else None
+    sinks = _open_sinks(json_path, csv_path, recognizer.labels)
     summary = RunSummary()
     keep = bool(save or show)
     clock = _Fps()
     failed = True
     try:
         for result in recognizer.stream(source, keep_images=keep, stride=stride, max_frames=max_frames):
-            summary.frames += 1
-            summary.faces += len(result.faces)
-            if result.error:
-                summary.errors.append(result.error)
-                print(f"ferkit: {result.error}", file=sys.stderr)
-            elif print_fn is not None:
-                for line in format_result(result):
-                    print_fn(line)
-            for sink in sinks:
-                sink.write(result)
-            if saver is not None:
-                saver.write(result)
+            _emit(result, summary, print_fn, [*sinks, *([saver] if saver else [])])
             if show and result.image is not None and not _show(result, clock.tick()):
                 break
         failed = False
@@ -123,17 +104,45 @@ def run_predict(
     return summary
 
 
-def _refuse_inputs_as_outputs(source, outputs: dict) -> None:
-    """FerkitError when a --json / --csv file is one of the run's source files: an output never replaces an input."""
-    from ferkit.predict.writers import file_id, input_file_ids
+def _emit(result: FrameResult, summary: RunSummary, print_fn, writers: list) -> None:
+    """Count one result, print it (errors to stderr) and hand it to every writer."""
+    summary.frames += 1
+    summary.faces += len(result.faces)
+    if result.error:
+        summary.errors.append(result.error)
+        print(f"ferkit: {result.error}", file=sys.stderr)
+    elif print_fn is not None:
+        for line in format_result(result):
+            print_fn(line)
+    for writer in writers:
+        writer.write(result)
 
-    named = {flag: Path(p) for flag, p in outputs.items() if p}
-    if not named:
-        return
-    inputs = input_file_ids(source)
-    for flag, path in named.items():
-        if file_id(path) in inputs:
+
+def _refuse_inputs_as_outputs(inputs: set, outputs: dict) -> None:
+    """FerkitError when a --json / --csv file is one of the run's source files (`inputs`: their device and inode):
+    an output never replaces an input."""
+    from ferkit.predict.writers import file_id
+
+    for flag, path in outputs.items():
+        if path and file_id(Path(path)) in inputs:
             raise FerkitError(f"{flag} {path}: that is one of the inputs; write the results to another file")
+
+
+def _open_sinks(json_path, csv_path, labels) -> list:
+    """The staged --json / --csv writers; if one cannot be opened, the others are discarded."""
+    from ferkit.predict.writers import CsvWriter, JsonWriter
+
+    sinks: list = []
+    try:
+        if json_path:
+            sinks.append(JsonWriter(json_path))
+        if csv_path:
+            sinks.append(CsvWriter(csv_path, labels))
+    except BaseException:
+        for sink in sinks:
+            sink.close(commit=False)
+        raise
+    return sinks
 
 
 class _Fps:

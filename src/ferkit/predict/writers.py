@@ -155,16 +155,16 @@ class AnnotatedSaver:
     Args:
         folder: Where the annotated files go (created if needed).
         stride: The stride the video frames were read with.
-        sources: The run's source (anything `parse_source` accepts): its files are never written over.
+        inputs: (device, inode) of the run's source files (`input_file_ids(source)`): never written over.
     """
 
-    def __init__(self, folder: str | Path, stride: int = 1, sources: object = None) -> None:
+    def __init__(self, folder: str | Path, stride: int = 1, inputs: set | None = None) -> None:
         self.folder = output_folder(folder, "--save")
         self.stride = max(1, int(stride))
         self.written: list[Path] = []
         self._videos: dict[str, VideoWriter] = {}
         self._names: set[str] = set()
-        self._inputs = input_file_ids(sources)
+        self._inputs = inputs or set()
 
     def write(self, result: FrameResult) -> None:
         if result.image is None:

@@ -38,21 +38,7 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     limits = limits or Limits()
     gate, infer_lock = Gate(limits.max_pending), threading.Lock()
     reading = Gate(limits.max_reading, "too many uploads in progress; retry shortly")
-    app = FastAPI(title="ferkit", description="Facial emotion recognition", version=_version())
-    if cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"]
-        )
-
-    @app.exception_handler(HTTPProblem)
-    async def _problem(request, exc: HTTPProblem):
-        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
-
-    @app.exception_handler(ModelError)
-    async def _broken_model(request, exc: ModelError):  # e.g. non-finite outputs: say so, not a bare 500
-        return JSONResponse({"detail": str(exc)}, status_code=500)
+    app = _bare_app(cors_origins)
 
     def check_key(request: Request) -> None:
         sent = request.headers.get("x-api-key", "").encode("utf-8", "surrogateescape")
@@ -72,30 +58,13 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     @app.get("/v1/models")
     async def models(request: Request):
         check_key(request)
-        dc = recognizer.backend.data_config
-        return {
-            "models": [
-                {
-                    "name": recognizer.backend.name,
-                    "labels": list(dc.labels.names),
-                    "input_size": dc.input_size,
-                    "detector": recognizer.detector.name,
-                }
-            ]
-        }
+        return {"models": [_model_info(recognizer)]}
 
     @app.post("/v1/predict")
     async def predict(request: Request):
         """Multipart `file` (JPEG/PNG/WebP/BMP) or JSON `{"image_base64": ...}` → the faces in the image."""
         check_key(request)
-        # The body is read (bounded in size and time) before an inference slot is taken: clients that send
-        # headers and then nothing hold a reading slot until they time out with 408, never an inference slot.
-        reading.enter()
-        try:
-            body = await _read_in_time(request, limits)
-            data = await _image_bytes(request, body)
-        finally:
-            reading.leave()
+        data = await _upload(request, limits, reading)
         gate.enter()  # bound the work (decoding, inference) of concurrent requests
         try:
             rgb = await run_in_threadpool(decode_upload, data, limits)
@@ -117,6 +86,48 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def _bare_app(cors_origins) -> FastAPI:
+    """The FastAPI app with CORS (when origins are given) and the error answers, before any route."""
+    app = FastAPI(title="ferkit", description="Facial emotion recognition", version=_version())
+    if cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["*"], allow_headers=["*"]
+        )
+
+    @app.exception_handler(HTTPProblem)
+    async def _problem(request, exc: HTTPProblem):
+        return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(ModelError)
+    async def _broken_model(request, exc: ModelError):  # e.g. non-finite outputs: say so, not a bare 500
+        return JSONResponse({"detail": str(exc)}, status_code=500)
+
+    return app
+
+
+def _model_info(recognizer) -> dict:
+    dc = recognizer.backend.data_config
+    return {
+        "name": recognizer.backend.name,
+        "labels": list(dc.labels.names),
+        "input_size": dc.input_size,
+        "detector": recognizer.detector.name,
+    }
+
+
+async def _upload(request: Request, limits: Limits, reading: Gate) -> bytes:
+    """The uploaded image's bytes. The body is read (bounded in size and time) before an inference slot is taken:
+    clients that send headers and then nothing hold a reading slot until they time out with 408, never an
+    inference slot."""
+    reading.enter()
+    try:
+        return await _image_bytes(request, await _read_in_time(request, limits))
+    finally:
+        reading.leave()
 
 
 async def _read_in_time(request: Request, limits: Limits) -> bytes:
