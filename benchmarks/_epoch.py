@@ -18,30 +18,13 @@ def random_epoch_data(n: int, side: int, device="cpu", n_classes: int = 7):
 
 def timed_epoch(model, opt, data, cfg, dc, steps: int, *, amp: bool, channels_last: bool) -> float:
     """Seconds `train_one_epoch` takes for `steps` batches (device work finished before the clock stops)."""
-    from ferkit.train.loop import train_one_epoch
+    from ferkit.train.loop import TrainSetup, train_one_epoch
 
     device = data.images.device
+    setup = TrainSetup(model, opt, data, cfg, dc, steps, amp=amp, channels_last=channels_last)
     g = torch.Generator(device=device).manual_seed(0)
     t0 = time.perf_counter()
-    train_one_epoch(
-        model,
-        opt,
-        data,
-        cfg,
-        dc,
-        epoch=0,
-        step=0,
-        total_steps=10 * steps,
-        steps_per_epoch=steps,
-        g=g,
-        amp=amp,
-        channels_last=channels_last,
-        ema=None,
-        lr_override=None,
-        rank=0,
-        world=1,
-        progress=lambda *a: None,
-    )
+    train_one_epoch(setup, epoch=0, step=0, g=g)
     if device.type == "cuda":
         torch.cuda.synchronize()
     return time.perf_counter() - t0

@@ -234,6 +234,12 @@ def test_load_state_into_remaps_classifier(tmp_path: Path) -> None:
         assert load_state_into(dst, path, remap_classifier=True) == ["head.bias", "head.weight"]
         torch.testing.assert_close(dst.features[0][0][0].weight, src.features[0][0][0].weight)
         assert dst.head.out_features == len(labels)
+        for name in ("happy", "sad", "angry"):  # shared classes keep their rows, wherever they now sit
+            i, j = src.data_config.labels.names.index(name), labels.names.index(name)
+            torch.testing.assert_close(dst.head.weight[j], src.head.weight[i])
+            torch.testing.assert_close(dst.head.bias[j], src.head.bias[i])
+        fresh = dst.head.weight[labels.index("contempt")]  # not in FER2013: a new row
+        assert not any(torch.equal(fresh, row) for row in src.head.weight)
     same = create_model("vgg_fer_gap")
     assert load_state_into(same, path) == []
     torch.testing.assert_close(same.head.weight, src.head.weight)

@@ -86,12 +86,15 @@ def test_packed_file_has_ordinary_permissions(tmp_path):
 def test_training_on_a_packed_ferplus_keeps_its_label_mode(ferplus_dir, tmp_path):
     from ferkit.config import load_config
     from ferkit.errors import TrainingError
-    from ferkit.train.data_setup import load_train_val
+    from ferkit.train.data_setup import load_train_val, with_data_label_mode
 
     packed = pack_dataset(load_dataset(ferplus_dir, label_mode="probability"), tmp_path / "fp.npz")
     cfg = load_config(None, ["data.train_split=train", "data.val_split=valid"])
     train, _ = load_train_val(cfg, str(packed))
-    assert cfg.data.label_mode == "probability" and train.soft_targets is not None
+    assert (
+        with_data_label_mode(cfg, train).data.label_mode == "probability" and train.soft_targets is not None
+    )
+    assert cfg.data.label_mode is None  # the caller's config is not changed
     same = load_config(None, ["data.val_split=valid", "data.label_mode=probability"])
     load_train_val(same, str(packed))  # naming the mode it was packed with is fine
     other = load_config(None, ["data.val_split=valid", "data.label_mode=multi_target"])

@@ -177,7 +177,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "train.early_stopping": (0, INF, True, False),
     "train.seed": (0, 2**32 - 1, True, True),
     "train.threads": (0, 1024, True, True),
-    "train.distill_weight": (0, 1, True, True),
+    "train.distill_weight": (0, 1, False, True),
     "train.distill_temperature": (0, INF, False, False),
 }
 ORDERED_PAIRS = ("augment.scale", "augment.erase_area")  # (low, high): low must not exceed high
@@ -213,6 +213,25 @@ def check_choices(cfg: Config, where: str = "config") -> None:
         )
 
 
+def check_config(cfg: Config, where: str = "config") -> None:
+    """Every check of a config, in one place: the single values (`check_choices`) and the rules that tie settings
+    together. load_config runs it; `fit` runs it again for a Config built in Python. Raises ConfigError naming the
+    keys."""
+    check_choices(cfg, where)
+    t, mode = cfg.train, cfg.data.label_mode
+    if t.distill_from is not None and not teacher_paths(t.distill_from):
+        raise ConfigError(
+            f"{where}: train.distill_from is an empty list: name a teacher checkpoint or leave it out"
+        )
+    if t.distill_from is not None and mode == "multi_target":
+        raise ConfigError(f"{where}: train.distill_from does not combine with data.label_mode=multi_target")
+    if mode == "multi_target" and (cfg.augment.mixup > 0 or cfg.augment.cutmix > 0):
+        raise ConfigError(
+            f"{where}: augment.mixup / augment.cutmix do not combine with data.label_mode=multi_target: a blended "
+            "target would make either sample's acceptable emotions acceptable for both; set them to 0"
+        )
+
+
 def _value(cfg: Config, key: str):
     section, name = key.split(".")
     return getattr(getattr(cfg, section), name)
@@ -242,7 +261,9 @@ def config_from_dict(d: dict, where: str = "config") -> Config:
     if not isinstance(d, dict):
         raise ConfigError(f"{where}: expected a mapping at the top level, got {type(d).__name__}")
     cfg = _build(Config, d, where, "")
-    check_choices(cfg, where)
+    if isinstance(cfg.train.distill_from, str):  # one teacher is an ensemble of one
+        cfg.train.distill_from = [cfg.train.distill_from]
+    check_config(cfg, where)
     return cfg
 
 

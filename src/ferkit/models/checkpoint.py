@@ -256,8 +256,8 @@ def load_state_into(model: nn.Module, path: str | os.PathLike, remap_classifier:
     """Load a checkpoint's weights into an existing model, e.g. to fine-tune on another label space.
 
     Every tensor of `model` must be in the file with the same shape, except the classifier (`model.head`)
-    when `remap_classifier` is True: its tensors are then skipped (left freshly initialised) whenever their
-    shape or the label space differs.
+    when `remap_classifier` is True: whenever its shape or the label space differs, it is re-initialised and the
+    rows of the classes both label spaces share (by canonical name) are copied over from the checkpoint.
 
     Args:
         model: The model to load into (same architecture as the checkpoint).
@@ -265,7 +265,7 @@ def load_state_into(model: nn.Module, path: str | os.PathLike, remap_classifier:
         remap_classifier: Skip a classifier that does not match instead of raising.
 
     Returns:
-        The state-dict keys that were skipped (empty when everything loaded).
+        The classifier keys that were not loaded whole (empty when everything loaded as it is).
 
     Raises:
         ModelError: Architectures differ, or the classifier differs and `remap_classifier` is False (the
@@ -294,4 +294,26 @@ def load_state_into(model: nn.Module, path: str | os.PathLike, remap_classifier:
             )
         skip = sorted(head_keys)
     model.load_state_dict({k: v for k, v in tensors.items() if k not in skip}, strict=False)
+    if skip and src is not None and dst is not None:
+        _carry_shared_rows(model, tensors, src, dst)
     return skip
+
+
+def _carry_shared_rows(model: nn.Module, tensors: dict, src: LabelSpace, dst: LabelSpace) -> list[str]:
+    """Copy the classifier rows of the classes both label spaces share (by name) into the new classifier.
+
+    A FER2013 model fine-tuned for FER+ then starts from its own happy/sad/... rows and only `contempt` starts
+    fresh. Nothing is copied when the classifier is not a plain `head` linear layer with the same input width.
+    """
+    head = getattr(model, "head", None)
+    w, b = tensors.get("head.weight"), tensors.get("head.bias")
+    if not isinstance(head, nn.Linear) or w is None or w.shape[1:] != head.weight.shape[1:]:
+        return []
+    shared = [n for n in dst.names if n in src.names]
+    with torch.no_grad():
+        for name in shared:
+            i, j = src.names.index(name), dst.names.index(name)
+            head.weight[j].copy_(w[i])
+            if b is not None and head.bias is not None:
+                head.bias[j].copy_(b[i])
+    return shared

@@ -26,7 +26,12 @@ def build_model(
             )
         skipped = load_state_into(model, init_from, remap_classifier=True)
         if skipped:
-            log(f"init-from {init_from}: new classifier for {labels.name} ({', '.join(labels.names)})")
+            old = set(meta.get("labels", {}).get("names", ()))
+            fresh = [n for n in labels.names if n not in old]
+            log(
+                f"init-from {init_from}: classifier for {labels.name}; rows of the shared classes carried over, "
+                f"new rows for: {', '.join(fresh) or 'none'}"
+            )
     if freeze:
         model.freeze_features(True)
     return model

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from ferkit.config import Config
@@ -37,9 +39,16 @@ def load_train_val(
             f"data.label_mode={cfg.data.label_mode}; pack it again with --label-mode {cfg.data.label_mode} "
             f"or drop the setting"
         )
-    if stored and not cfg.data.label_mode:
-        cfg.data.label_mode = stored  # the loss and sampling of FER+ soft labels follow the data's mode
     return split_train_val(ds, cfg)
+
+
+def with_data_label_mode(cfg: Config, ds: FerDataset) -> Config:
+    """`cfg` with data.label_mode set to the mode the data was loaded with (a packed FER+ file stores it) when the
+    config leaves it unset: the loss and the sampling of FER+ soft labels follow the data. A copy; `cfg` is kept."""
+    stored = ds.notes.get("label_mode")
+    if not stored or cfg.data.label_mode:
+        return cfg
+    return dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, label_mode=stored))
 
 
 def split_train_val(ds: FerDataset, cfg: Config) -> tuple[FerDataset, FerDataset]:

@@ -13,25 +13,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.config import TrainCfg, teacher_paths
+from ferkit.config import teacher_paths
 from ferkit.data.cache import cache_dir
 from ferkit.errors import ConfigError, ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models import load_model
-from ferkit.train.device import check_amp
 from ferkit.train.loop import predict_logits
-
-
-def check_distill_cfg(t: TrainCfg, label_mode: str | None) -> None:
-    if t.distill_from is not None and not teacher_paths(t.distill_from):
-        raise ConfigError("train.distill_from is an empty list: name a teacher checkpoint or leave it out")
-    if not 0 < t.distill_weight <= 1:
-        raise ConfigError(f"train.distill_weight must be in (0, 1], got {t.distill_weight}")
-    if t.distill_temperature <= 0:
-        raise ConfigError(f"train.distill_temperature must be positive, got {t.distill_temperature}")
-    check_amp("train.distill_amp", t.distill_amp)
-    if t.distill_from is not None and label_mode == "multi_target":
-        raise ConfigError("train.distill_from does not combine with data.label_mode=multi_target")
 
 
 def teacher_probs(

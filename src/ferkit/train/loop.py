@@ -48,87 +48,109 @@ def epoch_order(
     return order[rank * per : (rank + 1) * per] if world > 1 else order
 
 
+@dataclass
+class TrainSetup:
+    """What every epoch of a run shares: the model to call (possibly compiled or DDP-wrapped), its optimizer, the
+    training tensors, the recipe and the speed options. `ema` holds the averaged weights when train.ema is on."""
+
+    model: torch.nn.Module
+    opt: torch.optim.Optimizer
+    data: EpochData
+    cfg: Config
+    dc: DataConfig
+    steps_per_epoch: int
+    amp: bool = False
+    channels_last: bool = False
+    ema: dict | None = None
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.cfg.train.epochs
+
+
 def train_one_epoch(
-    model,
-    opt,
-    data: EpochData,
-    cfg: Config,
-    dc: DataConfig,
-    *,
-    epoch: int,
-    step: int,
-    total_steps: int,
-    steps_per_epoch: int,
-    g: torch.Generator,
-    amp: bool,
-    channels_last: bool,
-    ema: dict | None,
-    lr_override: float | None,
-    rank: int,
-    world: int,
-    progress,
+    s: TrainSetup, epoch: int, step: int, g: torch.Generator, lr_override: float | None = None, progress=None
 ) -> tuple[dict, int]:
-    """Train one epoch; returns ({train_loss, train_acc, lr, images_per_s}, next step)."""
-    model.train()
+    """Train one epoch from global step `step`; returns ({lr, train_loss, train_acc, images_per_s,
+    train_seconds}, next step). `lr_override` replaces the schedule (reduce-on-plateau)."""
+    s.model.train()
     t0 = time.perf_counter()
-    order = epoch_order(len(data.images), data.sample_weights, g, rank, world)
-    if world > 1:  # same sample order on every rank, but each rank its own augmentation draws
+    order = epoch_order(len(s.data.images), s.data.sample_weights, g, s.rank, s.world)
+    if s.world > 1:  # same sample order on every rank, but each rank its own augmentation draws
         seed = int(torch.randint(2**62, (1,), generator=g, device=g.device).item())
-        g = torch.Generator(device=g.device).manual_seed(seed + rank)
-    mode = cfg.data.label_mode
-    bs = cfg.train.batch_size
-    loss_sum = torch.zeros((), device=data.images.device)
-    correct = torch.zeros((), device=data.images.device)
-    seen, lr = 0, cfg.optim.lr
-    for b in range(steps_per_epoch):
+        g = torch.Generator(device=g.device).manual_seed(seed + s.rank)
+    bs, device = s.cfg.train.batch_size, s.data.images.device
+    loss_sum, correct = torch.zeros((), device=device), torch.zeros((), device=device)
+    seen, lr = 0, s.cfg.optim.lr
+    for b in range(s.steps_per_epoch):
         idx = order[b * bs : (b + 1) * bs]
-        x = augment_batch(data.images[idx], dc, cfg.augment, g)
-        y = data.targets[idx]
-        if mode == "probability":  # FER+: a one-hot label drawn from the vote distribution at each use
-            y = F.one_hot(torch.multinomial(y, 1, generator=g).squeeze(1), y.shape[1]).to(y.dtype)
-        x, y = mix(x, y, cfg.augment, g)
-        if channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        lr = (
-            lr_override
-            if lr_override is not None
-            else lr_at(step, total_steps, steps_per_epoch, cfg.optim.lr, cfg.schedule)
-        )
-        for group in opt.param_groups:
-            group["lr"] = lr
-        with autocast(x.device, amp):
-            logits = model(x)
-        if mode == "multi_target":
-            loss = multi_target_loss(logits, y)
-        else:
-            loss = soft_cross_entropy(logits, y, cfg.train.label_smoothing, data.class_weights)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.train.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
-        opt.step()
-        if ema is not None:
-            ema_update(ema, _unwrap(model), cfg.train.ema)
+        x, y = _batch(s, idx, g)
+        lr = lr_override if lr_override is not None else _scheduled_lr(s, step)
+        logits, loss = _step(s, x, y, lr)
         loss_sum += loss.detach() * len(idx)
         correct += (logits.detach().argmax(1) == y.argmax(1)).sum()
-        seen += len(idx)
-        step += 1
-        if b % 20 == 0 or b == steps_per_epoch - 1:
-            running = float(loss_sum) / seen
-            if not math.isfinite(running):
-                raise TrainingError(
-                    f"loss became {running} at epoch {epoch + 1}, step {b + 1}: lower optim.lr or set "
-                    f"train.grad_clip; the last good checkpoint is kept"
-                )
-            progress(b + 1, running, float(correct) / seen, seen / (time.perf_counter() - t0))
+        seen, step = seen + len(idx), step + 1
+        if b % 20 == 0 or b == s.steps_per_epoch - 1:
+            running = _finite_running_loss(float(loss_sum) / seen, epoch, b)
+            if progress is not None:
+                progress(b + 1, running, float(correct) / seen, seen / (time.perf_counter() - t0))
     dt = time.perf_counter() - t0
     return {
         "lr": lr,
         "train_loss": float(loss_sum) / seen,
         "train_acc": float(correct) / seen,
-        "images_per_s": seen * world / dt,
+        "images_per_s": seen * s.world / dt,
         "train_seconds": dt,
     }, step
+
+
+def _scheduled_lr(s: TrainSetup, step: int) -> float:
+    return lr_at(step, s.total_steps, s.steps_per_epoch, s.cfg.optim.lr, s.cfg.schedule)
+
+
+def _batch(s: TrainSetup, idx: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """One augmented (and mixed) training batch with its targets."""
+    x = augment_batch(s.data.images[idx], s.dc, s.cfg.augment, g)
+    y = s.data.targets[idx]
+    if (
+        s.cfg.data.label_mode == "probability"
+    ):  # FER+: a one-hot label drawn from the vote distribution each use
+        y = F.one_hot(torch.multinomial(y, 1, generator=g).squeeze(1), y.shape[1]).to(y.dtype)
+    x, y = mix(x, y, s.cfg.augment, g)
+    if s.channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y
+
+
+def _step(s: TrainSetup, x: torch.Tensor, y: torch.Tensor, lr: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """One optimizer step at learning rate `lr` (and the EMA update); returns (logits, loss)."""
+    for group in s.opt.param_groups:
+        group["lr"] = lr
+    with autocast(x.device, s.amp):
+        logits = s.model(x)
+    if s.cfg.data.label_mode == "multi_target":
+        loss = multi_target_loss(logits, y)
+    else:
+        loss = soft_cross_entropy(logits, y, s.cfg.train.label_smoothing, s.data.class_weights)
+    s.opt.zero_grad(set_to_none=True)
+    loss.backward()
+    if s.cfg.train.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(s.model.parameters(), s.cfg.train.grad_clip)
+    s.opt.step()
+    if s.ema is not None:
+        ema_update(s.ema, _unwrap(s.model), s.cfg.train.ema)
+    return logits, loss
+
+
+def _finite_running_loss(running: float, epoch: int, b: int) -> float:
+    if not math.isfinite(running):
+        raise TrainingError(
+            f"loss became {running} at epoch {epoch + 1}, step {b + 1}: lower optim.lr or set "
+            f"train.grad_clip; the last good checkpoint is kept"
+        )
+    return running
 
 
 def _unwrap(model):

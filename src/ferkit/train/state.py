@@ -3,7 +3,9 @@ file, everything else (epoch, step, best metric, plateau state, param groups) as
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -12,6 +14,45 @@ from safetensors import safe_open
 from ferkit._atomic import atomic_path
 from ferkit.errors import TrainingError, first_line
 from ferkit.models.checkpoint import save_safetensors
+
+
+@dataclass
+class RunState:
+    """Where a run stands after `epoch` finished epochs: what a resume needs besides the tensors.
+
+    `best` is the selection metric's best value (None before the first epoch), `bad` the epochs since it last
+    improved (early stopping), `plateau` the reduce-on-plateau schedule's state.
+    """
+
+    epoch: int = 0
+    step: int = 0
+    best: float | None = None
+    best_epoch: int = 0
+    bad: int = 0
+    plateau: dict | None = None
+
+    def record(self, epoch: int, metric: float, mode: str) -> bool:
+        """Count finished epoch `epoch` with its selection metric; True when it is the new best."""
+        improved = self.best is None or (metric > self.best if mode == "max" else metric < self.best)
+        self.epoch = epoch
+        if improved:
+            self.best, self.best_epoch, self.bad = metric, epoch, 0
+        else:
+            self.bad += 1
+        return improved
+
+    def stopped(self, patience: int) -> bool:
+        """True once early stopping (patience epochs without improvement; 0 = off) has ended the run."""
+        return bool(patience and self.bad >= patience)
+
+    def to_info(self, model_name: str) -> dict:
+        """The JSON part of last_state.safetensors."""
+        return {**dataclasses.asdict(self), "model_name": model_name}
+
+    @classmethod
+    def from_info(cls, info: dict) -> RunState:
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in info.items() if k in names})
 
 
 def save_state(

@@ -5,27 +5,28 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ferkit.config import Config, check_choices, config_to_dict, save_config, teacher_paths
+from ferkit.config import Config, check_config, config_to_dict, save_config, teacher_paths
 from ferkit.data import FerDataset
-from ferkit.errors import ConfigError, TrainingError
+from ferkit.errors import TrainingError
 from ferkit.models import save_checkpoint
 from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
-from ferkit.train.data_setup import load_train_val, targets_of
-from ferkit.train.distill import blend, check_distill_cfg, teacher_probs
+from ferkit.train.data_setup import load_train_val, targets_of, with_data_label_mode
+from ferkit.train.distill import blend, teacher_probs
 from ferkit.train.ema import ema_init
-from ferkit.train.loop import EpochData, train_one_epoch, validate
+from ferkit.train.loop import EpochData, TrainSetup, train_one_epoch, validate
 from ferkit.train.losses import balanced_class_weights
 from ferkit.train.progress import Progress
 from ferkit.train.run_files import plot_curves, read_history, write_history, write_json
 from ferkit.train.schedules import Plateau
-from ferkit.train.state import check_best, load_state, save_state
+from ferkit.train.state import RunState, check_best, load_state, save_state
 
 
 @dataclass(frozen=True)
@@ -68,35 +69,35 @@ def _prepare_run_dir(run_dir: Path, resume: bool, exist_ok: bool) -> None:
         raise TrainingError(f"{run_dir}: cannot create the run directory ({exc.strerror or exc})") from None
 
 
-def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, log) -> EpochData:
-    images = torch.from_numpy(np.ascontiguousarray(train.images)).unsqueeze(1).to(device)
-    soft = targets_of(train, n_classes)
-    t = cfg.train
-    if t.distill_from:
-        t0 = time.perf_counter()
-        teacher_amp = devmod.use_teacher_amp(t, device)
-        probs = teacher_probs(
-            t.distill_from, train.images, train.label_space, t.distill_temperature, device, teacher_amp
-        )
-        soft = blend(soft, probs, t.distill_weight)
-        agree = float((probs.argmax(1) == train.labels).mean())
-        teachers = " + ".join(teacher_paths(t.distill_from))
-        log(
-            f"distilling from {teachers}: the teacher agrees with {agree:.1%} of the training labels "
-            f"(weight {t.distill_weight}, temperature {t.distill_temperature}, {time.perf_counter() - t0:.0f} s)"
-        )
-    targets = torch.from_numpy(soft).to(device)
-    sample_w = class_w = None
-    if cfg.train.sampler == "balanced":
-        w = balanced_class_weights(train.labels, n_classes)
-        sample_w = torch.from_numpy(w[train.labels].astype(np.float32)).to(device)
-    elif cfg.train.sampler != "random":
-        raise TrainingError(f"train.sampler must be random or balanced, got {cfg.train.sampler!r}")
-    if cfg.train.class_weights == "balanced":
-        class_w = torch.from_numpy(balanced_class_weights(train.labels, n_classes)).to(device)
-    elif cfg.train.class_weights != "none":
-        raise TrainingError(f"train.class_weights must be none or balanced, got {cfg.train.class_weights!r}")
-    return EpochData(images, targets, sample_w, class_w)
+@dataclass
+class _Run:
+    """A run once set up: where it writes, what it trains and how (built by `_set_up`)."""
+
+    cfg: Config
+    run_dir: Path
+    device: torch.device
+    rank: int
+    world: int
+    log: Callable
+    quiet: bool
+    model: torch.nn.Module  # the plain module (saved, validated); `epochs.model` may wrap it
+    epochs: TrainSetup
+    val: FerDataset
+    plateau: Plateau | None
+    meta: dict  # what every checkpoint of the run records about its training
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def mode(self) -> str:
+        return _mode(self.cfg)
+
+
+def _mode(cfg: Config) -> str:
+    """Whether the selection metric improves upward ("max") or downward ("min", the validation loss)."""
+    return "min" if cfg.train.select_metric == "val_loss" else "max"
 
 
 def fit(
@@ -125,72 +126,49 @@ def fit(
         freeze_features: train only the classifier.
         quiet: no progress bars or prints.
     """
-    check_choices(cfg)  # a Config built in Python skips config_from_dict: name a bad value before any work
+    check_config(cfg)  # a Config built in Python skips load_config: name a bad value before any work
+    run = _set_up(
+        cfg, Path(run_dir), data_path, train, val, resume, exist_ok, init_from, freeze_features, quiet
+    )
+    state, history = _resume(run) if resume else (RunState(), [])
+    if run.main:
+        _keep_earlier_config(run.run_dir, run.cfg, state.epoch, run.log)
+        save_config(run.cfg, run.run_dir / "config.yaml")
+    if state.stopped(cfg.train.early_stopping):
+        run.log(f"{run.run_dir}: the run already stopped early after epoch {state.epoch}; nothing to resume")
+    else:
+        _train_epochs(run, state, history)
+    summary = _finish(run, history, state.best_epoch)
+    best_row = next((r for r in history if r["epoch"] == state.best_epoch), {})
+    rd = run.run_dir
+    return TrainResult(
+        rd, rd / "best.safetensors", rd / "last.safetensors", state.best_epoch, best_row, history, summary
+    )
+
+
+def _set_up(cfg, run_dir, data_path, train, val, resume, exist_ok, init_from, freeze, quiet) -> _Run:
+    """Device (and DDP), run folder, data, model, optimizer and the epoch tensors, in that order."""
     rank, world = devmod.dist_info()
     device = devmod.pick_device(cfg.train.device)
     if world > 1:
         devmod.init_distributed(device)
-    main = rank == 0
-    log = (lambda *a: None) if quiet or not main else print
+    log = (lambda *a: None) if quiet or rank != 0 else print
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input sizes: let cuDNN pick the fastest kernels
-    check_distill_cfg(cfg.train, cfg.data.label_mode)
-    run_dir = Path(run_dir)
-    if main:
+    if rank == 0:
         _prepare_run_dir(run_dir, resume, exist_ok)
     if train is None:
-        train, val = load_train_val(cfg, data_path, quiet=quiet or not main)
+        train, val = load_train_val(cfg, data_path, quiet=quiet or rank != 0)
+        cfg = with_data_label_mode(cfg, train)
     if len(train) == 0 or val is None or len(val) == 0:
         raise TrainingError("the training or validation split is empty")
-    if cfg.data.label_mode == "multi_target" and (cfg.augment.mixup > 0 or cfg.augment.cutmix > 0):
-        raise ConfigError(
-            "augment.mixup / augment.cutmix do not combine with data.label_mode=multi_target: a blended target "
-            "would make either sample's acceptable emotions acceptable for both; set them to 0"
-        )
     torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg, train.label_space, init_from, freeze_features, log).to(device)
-    dc, n_classes = model.data_config, len(train.label_space)
-    amp, cl = devmod.use_amp(cfg.train, device), devmod.use_channels_last(cfg.train, device)
-    if cl:
-        model = model.to(memory_format=torch.channels_last)
-    opt = make_optimizer(cfg, model)
-    data = _epoch_data(train, n_classes, cfg, device, log)
-    bs = cfg.train.batch_size
-    steps_per_epoch = max(1, len(train) // world // bs)
-    total_steps = steps_per_epoch * cfg.train.epochs
-    mode = "min" if cfg.train.select_metric == "val_loss" else "max"
-    plateau = Plateau(cfg.schedule, cfg.optim.lr, mode) if cfg.schedule.name == "plateau" else None
-    ema = ema_init(model) if cfg.train.ema > 0 else None
-    start, step, best, best_epoch, bad = 0, 0, None, 0, 0
-    if resume:
-        info, ema_state = load_state(run_dir / "last_state.safetensors", model, opt, device, cfg.model.name)
-        start, step, best, best_epoch, bad = (
-            info["epoch"],
-            info["step"],
-            info["best"],
-            info["best_epoch"],
-            info["bad"],
-        )
-        if ema is not None and ema_state is None:
-            log("the config enables EMA but the saved run had none: EMA starts from the resumed weights")
-        ema = (ema_state or ema) if ema is not None else None
-        if plateau is not None and info.get("plateau"):
-            plateau.load_state_dict(info["plateau"])
-        check_best(run_dir, best_epoch)
-        log(f"resuming {run_dir} after epoch {start}")
-    history = read_history(run_dir / "history.csv", start) if resume else []
-    if main:
-        _keep_earlier_config(run_dir, cfg, start, log)
-        save_config(cfg, run_dir / "config.yaml")
-    net = model
-    if world > 1:
-        net = torch.nn.parallel.DistributedDataParallel(
-            model, device_ids=[device] if device.type == "cuda" else None
-        )
-    fwd = torch.compile(net) if cfg.train.compile else net
-    train_meta = {
+    model = build_model(cfg, train.label_space, init_from, freeze, log).to(device)
+    epochs = _epoch_setup(cfg, model, train, device, rank, world, log)
+    plateau = Plateau(cfg.schedule, cfg.optim.lr, _mode(cfg)) if cfg.schedule.name == "plateau" else None
+    meta = {
         "train_data": str(data_path or cfg.data.path or train.root),
         "train_n": len(train),
         "val_split": cfg.data.val_split or f"holdout({cfg.data.val_fraction})",
@@ -199,88 +177,118 @@ def fit(
         "config": config_to_dict(cfg),
         **({"init_from": str(init_from)} if init_from else {}),
     }
-    epoch = start
-    finished = bool(cfg.train.early_stopping and bad >= cfg.train.early_stopping)
-    if finished:
-        log(f"{run_dir}: the run already stopped early after epoch {start}; nothing to resume")
-    for epoch in range(start, start if finished else cfg.train.epochs):
-        t0 = time.perf_counter()
-        g = torch.Generator(device=device).manual_seed(cfg.train.seed * 100_003 + epoch)
-        torch.manual_seed(cfg.train.seed * 100_003 + epoch + 1 + 7919 * rank)
-        bar = Progress(steps_per_epoch, f"epoch {epoch + 1}/{cfg.train.epochs}", disable=quiet or not main)
-        tr, step = train_one_epoch(
-            fwd,
-            opt,
-            data,
-            cfg,
-            dc,
-            epoch=epoch,
-            step=step,
-            total_steps=total_steps,
-            steps_per_epoch=steps_per_epoch,
-            g=g,
-            amp=amp,
-            channels_last=cl,
-            ema=ema,
-            lr_override=plateau.lr if plateau else None,
-            rank=rank,
-            world=world,
-            progress=bar.update,
+    return _Run(cfg, run_dir, device, rank, world, log, quiet, model, epochs, val, plateau, meta)
+
+
+def _epoch_setup(cfg: Config, model, train: FerDataset, device, rank: int, world: int, log) -> TrainSetup:
+    """The optimizer, the training tensors on the device and the (compiled, DDP-wrapped) model to call."""
+    amp, cl = devmod.use_amp(cfg.train, device), devmod.use_channels_last(cfg.train, device)
+    if cl:
+        model.to(memory_format=torch.channels_last)
+    opt = make_optimizer(cfg, model)
+    data = _epoch_data(train, len(train.label_space), cfg, device, log)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[device] if device.type == "cuda" else None
         )
-        bar.close()
-        eval_model = _with_weights(model, ema) if ema is not None else model
-        va = validate(eval_model, val.images, val.labels, dc, device, cfg.train.eval_batch_size, amp)
-        _stop_if_diverged(epoch + 1, tr, va, run_dir)
-        row = {"epoch": epoch + 1, **tr, **va, "seconds": time.perf_counter() - t0}
-        history.append(row)
-        metric = va[cfg.train.select_metric]
-        improved = best is None or (metric > best if mode == "max" else metric < best)
-        if plateau is not None:
-            plateau.update(metric)
-        best, best_epoch, bad = (metric, epoch + 1, 0) if improved else (best, best_epoch, bad + 1)
-        stopping = bool(cfg.train.early_stopping and bad >= cfg.train.early_stopping)
-        if main:
-            _save_epoch(
-                run_dir,
-                cfg,
-                model,
-                eval_model,
-                opt,
-                ema,
-                row,
-                improved,
-                train_meta,
-                {
-                    "epoch": epoch + 1,
-                    "step": step,
-                    "best": best,
-                    "best_epoch": best_epoch,
-                    "bad": bad,
-                    "model_name": cfg.model.name,
-                    "plateau": plateau.state_dict() if plateau else None,
-                },
-                history,
-                full=stopping or (epoch + 1) % cfg.train.save_every == 0 or epoch + 1 == cfg.train.epochs,
-            )
-            log(
-                f"epoch {epoch + 1}: train loss {tr['train_loss']:.4f} acc {tr['train_acc']:.4f} | val loss "
-                f"{va['val_loss']:.4f} acc {va['val_acc']:.4f} macro-F1 {va['val_macro_f1']:.4f} | "
-                f"{tr['images_per_s']:.0f} img/s, {row['seconds']:.1f} s{'  *best*' if improved else ''}"
-            )
-        if stopping:
-            log(f"early stopping: no improvement of {cfg.train.select_metric} for {bad} epochs")
-            break
-    summary = _finish(run_dir, model, history, best_epoch, cfg, world, main, log)
-    best_row = next((r for r in history if r["epoch"] == best_epoch), {})
-    return TrainResult(
-        run_dir,
-        run_dir / "best.safetensors",
-        run_dir / "last.safetensors",
-        best_epoch,
-        best_row,
-        history,
-        summary,
+    fwd = torch.compile(net) if cfg.train.compile else net
+    steps = max(1, len(train) // world // cfg.train.batch_size)
+    ema = ema_init(model) if cfg.train.ema > 0 else None
+    return TrainSetup(fwd, opt, data, cfg, model.data_config, steps, amp, cl, ema, rank, world)
+
+
+def _resume(run: _Run) -> tuple[RunState, list[dict]]:
+    """Model, optimizer, EMA and schedule state from last_state.safetensors, and the history up to it."""
+    info, ema = load_state(
+        run.run_dir / "last_state.safetensors", run.model, run.epochs.opt, run.device, run.cfg.model.name
     )
+    state = RunState.from_info(info)
+    if run.epochs.ema is not None:
+        if ema is None:
+            run.log("the config enables EMA but the saved run had none: EMA starts from the resumed weights")
+        run.epochs.ema = ema or run.epochs.ema
+    if run.plateau is not None and state.plateau:
+        run.plateau.load_state_dict(state.plateau)
+    check_best(run.run_dir, state.best_epoch)
+    run.log(f"resuming {run.run_dir} after epoch {state.epoch}")
+    return state, read_history(run.run_dir / "history.csv", state.epoch)
+
+
+def _train_epochs(run: _Run, state: RunState, history: list[dict]) -> None:
+    """Epochs from state.epoch to the config's last, or until early stopping; each one saved as it ends."""
+    for epoch in range(state.epoch, run.cfg.train.epochs):
+        row, eval_model, improved = _one_epoch(run, state, epoch)
+        history.append(row)
+        if run.main:
+            _save_epoch(run, state, row, eval_model, improved, history)
+            _log_epoch(run, row, improved)
+        if state.stopped(run.cfg.train.early_stopping):
+            run.log(f"early stopping: no improvement of {run.cfg.train.select_metric} for {state.bad} epochs")
+            break
+
+
+def _one_epoch(run: _Run, state: RunState, epoch: int) -> tuple[dict, torch.nn.Module, bool]:
+    """Train and validate epoch `epoch` (0-based); returns (history row, the model validated, improved)."""
+    t0, cfg, s = time.perf_counter(), run.cfg, run.epochs
+    g = torch.Generator(device=run.device).manual_seed(cfg.train.seed * 100_003 + epoch)
+    torch.manual_seed(cfg.train.seed * 100_003 + epoch + 1 + 7919 * run.rank)
+    bar = Progress(
+        s.steps_per_epoch, f"epoch {epoch + 1}/{cfg.train.epochs}", disable=run.quiet or not run.main
+    )
+    lr = run.plateau.lr if run.plateau else None
+    tr, state.step = train_one_epoch(s, epoch, state.step, g, lr, bar.update)
+    bar.close()
+    eval_model = _with_weights(run.model, s.ema) if s.ema is not None else run.model
+    va = validate(
+        eval_model, run.val.images, run.val.labels, s.dc, run.device, cfg.train.eval_batch_size, s.amp
+    )
+    _stop_if_diverged(epoch + 1, tr, va, run.run_dir)
+    metric = va[cfg.train.select_metric]
+    if run.plateau is not None:
+        run.plateau.update(metric)
+        state.plateau = run.plateau.state_dict()
+    improved = state.record(epoch + 1, metric, run.mode)
+    return {"epoch": epoch + 1, **tr, **va, "seconds": time.perf_counter() - t0}, eval_model, improved
+
+
+def _log_epoch(run: _Run, row: dict, improved: bool) -> None:
+    run.log(
+        f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} acc {row['train_acc']:.4f} | val loss "
+        f"{row['val_loss']:.4f} acc {row['val_acc']:.4f} macro-F1 {row['val_macro_f1']:.4f} | "
+        f"{row['images_per_s']:.0f} img/s, {row['seconds']:.1f} s{'  *best*' if improved else ''}"
+    )
+
+
+def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, log) -> EpochData:
+    """The training images (uint8) and targets as whole tensors on the device, distillation blended in."""
+    images = torch.from_numpy(np.ascontiguousarray(train.images)).unsqueeze(1).to(device)
+    soft = targets_of(train, n_classes)
+    if cfg.train.distill_from:
+        soft = _distilled(train, soft, cfg, device, log)
+    sample_w = class_w = None
+    if cfg.train.sampler == "balanced":
+        w = balanced_class_weights(train.labels, n_classes)
+        sample_w = torch.from_numpy(w[train.labels].astype(np.float32)).to(device)
+    if cfg.train.class_weights == "balanced":
+        class_w = torch.from_numpy(balanced_class_weights(train.labels, n_classes)).to(device)
+    return EpochData(images, torch.from_numpy(soft).to(device), sample_w, class_w)
+
+
+def _distilled(train: FerDataset, soft: np.ndarray, cfg: Config, device, log) -> np.ndarray:
+    """The targets blended with the teachers' softened predictions on the clean training images."""
+    t0, t = time.perf_counter(), cfg.train
+    teacher_amp = devmod.use_teacher_amp(t, device)
+    probs = teacher_probs(
+        t.distill_from, train.images, train.label_space, t.distill_temperature, device, teacher_amp
+    )
+    agree = float((probs.argmax(1) == train.labels).mean())
+    log(
+        f"distilling from {' + '.join(teacher_paths(t.distill_from))}: the teacher agrees with {agree:.1%} of the "
+        f"training labels (weight {t.distill_weight}, temperature {t.distill_temperature}, "
+        f"{time.perf_counter() - t0:.0f} s)"
+    )
+    return blend(soft, probs, t.distill_weight)
 
 
 def _stop_if_diverged(epoch: int, tr: dict, va: dict, run_dir: Path) -> None:
@@ -322,36 +330,52 @@ def _with_weights(model, ema: dict):
 
 
 def _save_epoch(
-    run_dir, cfg, model, eval_model, opt, ema, row, improved, train_meta, info, history, full=True
+    run: _Run, state: RunState, row: dict, eval_model, improved: bool, history: list[dict]
 ) -> None:
-    """History always; best checkpoint on improvement; last checkpoint, state and curves when `full`.
+    """History always; best checkpoint on improvement; last checkpoint, state and curves on a full save (every
+    train.save_every epochs, the last epoch and an early stop).
 
     The history is written first: a state never runs ahead of it, so an interrupted save cannot leave a hole
     (a resume from an older state drops the rows after that state's epoch and trains them again).
     """
+    cfg, rd = run.cfg, run.run_dir
+    epoch = row["epoch"]
+    full = (
+        state.stopped(cfg.train.early_stopping)
+        or epoch % cfg.train.save_every == 0
+        or epoch == cfg.train.epochs
+    )
     dtype = torch.float16 if cfg.train.checkpoint_dtype == "float16" else None
     meta = {
-        **train_meta,
-        "epoch": row["epoch"],
+        **run.meta,
+        "epoch": epoch,
         "metrics": {k: row[k] for k in ("val_loss", "val_acc", "val_macro_f1")},
     }
     try:
-        write_history(run_dir / "history.csv", history)
+        write_history(rd / "history.csv", history)
         if improved:
-            save_checkpoint(run_dir / "best.safetensors", eval_model, meta, dtype=dtype)
+            save_checkpoint(rd / "best.safetensors", eval_model, meta, dtype=dtype)
         if full:
-            save_checkpoint(run_dir / "last.safetensors", eval_model, meta, dtype=dtype)
-            save_state(run_dir / "last_state.safetensors", model, opt, ema, info)
-            plot_curves(run_dir / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
+            save_checkpoint(rd / "last.safetensors", eval_model, meta, dtype=dtype)
+            save_state(
+                rd / "last_state.safetensors",
+                run.model,
+                run.epochs.opt,
+                run.epochs.ema,
+                state.to_info(cfg.model.name),
+            )
+            plot_curves(rd / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
     except OSError as exc:  # a full disk: every write is atomic, so the files of earlier epochs are whole
         raise TrainingError(
-            f"epoch {row['epoch']}: cannot save {exc.filename or run_dir} ({exc.strerror or exc}); training "
+            f"epoch {epoch}: cannot save {exc.filename or rd} ({exc.strerror or exc}); training "
             f"stopped, the files of earlier epochs are kept: free some space and continue with --resume"
         ) from None
 
 
-def _finish(run_dir: Path, model, history, best_epoch, cfg, world, main, log) -> dict:
+def _finish(run: _Run, history: list[dict], best_epoch: int) -> dict:
+    """summary.json (and, under DDP, a check that every rank ended with the same weights)."""
     best = next((r for r in history if r["epoch"] == best_epoch), {})
+    cfg = run.cfg
     summary = {
         "name": cfg.name,
         "model": cfg.model.name,
@@ -359,20 +383,20 @@ def _finish(run_dir: Path, model, history, best_epoch, cfg, world, main, log) ->
         "best_epoch": best_epoch,
         "best": best,
         "seconds": sum(r["seconds"] for r in history),
-        "world_size": world,
+        "world_size": run.world,
     }
-    if world > 1:
+    if run.world > 1:
         import torch.distributed as dist
 
-        flat = torch.cat([p.detach().float().flatten() for p in model.parameters()])
-        gathered = [torch.zeros_like(flat) for _ in range(world)]
+        flat = torch.cat([p.detach().float().flatten() for p in run.model.parameters()])
+        gathered = [torch.zeros_like(flat) for _ in range(run.world)]
         dist.all_gather(gathered, flat)
         summary["ddp_max_weight_diff"] = max(float((g - gathered[0]).abs().max()) for g in gathered)
-    if main:
-        write_json(run_dir / "summary.json", summary)
+    if run.main:
+        write_json(run.run_dir / "summary.json", summary)
         if best:
-            log(
+            run.log(
                 f"best epoch {best_epoch}: val acc {best['val_acc']:.4f}, macro-F1 {best['val_macro_f1']:.4f} "
-                f"({cfg.train.select_metric}); checkpoints in {run_dir}"
+                f"({cfg.train.select_metric}); checkpoints in {run.run_dir}"
             )
     return summary
