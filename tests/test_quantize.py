@@ -30,7 +30,7 @@ def _faces(n: int, seed: int = 0) -> np.ndarray:
 def test_int8_model_loads_with_the_same_labels_and_stays_close(ckpt, tmp_path):
     from ferkit.backends import load_backend
     from ferkit.backends.onnx_backend import OnnxBackend
-    from ferkit.predict.recognizer import softmax
+    from ferkit.probs import softmax
     from ferkit.quantize import quantize_int8
 
     r = quantize_int8(ckpt, tmp_path / "tiny.int8.onnx", _faces(256), n_calib=128, n_check=128)

@@ -350,6 +350,11 @@ def _coerce(tp, value, where: str, key: str):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {key!r} must be a mapping, got {value!r}")
         return dict(value)
+    return _coerce_scalar(tp, value, where, key)
+
+
+def _coerce_scalar(tp, value, where: str, key: str):
+    """bool, int, float or str from a YAML value; a ConfigError naming the key when it is not one."""
     if tp is bool:
         if isinstance(value, bool):
             return value

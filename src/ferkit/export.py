@@ -113,7 +113,7 @@ def parity(model: nn.Module, onnx_path: str | os.PathLike, batch: int = 8, seed:
     """Max absolute difference of softmax probabilities between PyTorch and ONNX Runtime on random crops."""
     from ferkit.backends import TorchBackend
     from ferkit.backends.onnx_backend import OnnxBackend
-    from ferkit.predict.recognizer import softmax
+    from ferkit.probs import softmax
 
     size = model.data_config.image_size
     crops = np.random.default_rng(seed).integers(0, 256, (batch, size, size), dtype=np.uint8)

@@ -191,7 +191,7 @@ def _copy_metadata(fp32: Path, int8: Path, extra: dict) -> None:
 def _compare(fp32: Path, int8: Path, check: np.ndarray) -> tuple[float, float]:
     """(share of check faces whose top label differs, largest |Δprob|) between the two ONNX models."""
     from ferkit.backends.onnx_backend import OnnxBackend
-    from ferkit.predict.recognizer import softmax
+    from ferkit.probs import softmax
 
     a = softmax(OnnxBackend.load(fp32).logits(check))
     b = softmax(OnnxBackend.load(int8).logits(check))

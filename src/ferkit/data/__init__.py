@@ -45,21 +45,7 @@ def load_dataset(
 
     if not str(path).strip():
         raise DataError("the dataset path is empty; name a dataset folder, a CSV file or a packed dataset")
-    root = Path(path).expanduser()
-    if format is None:
-        fmt, root = detect_format(root)
-    else:
-        fmt = get_format(format)
-        if not root.exists():
-            raise DataError(f"{root}: no such file or directory")
-        if not fmt.detect(root):
-            # A wrapper folder (ckplus48/CK+48/...): descend as detection does, when it finds this same format.
-            try:
-                found, inner = detect_format(root)
-            except DataError:
-                found = None
-            if found is fmt:
-                root = inner
+    fmt, root = _format_and_root(Path(path).expanduser(), format)
     unknown = [k for k in options if k not in fmt.options]
     if unknown:
         raise DataError(
@@ -81,11 +67,34 @@ def load_dataset(
             )
         if cache:
             cache_mod.save_cached(key, ds)
-    if ds.unreadable:  # a warning, not a progress print: shown even when quiet (filter it to silence it)
+    _warn_unreadable(ds, root)
+    return ds
+
+
+def _format_and_root(root: Path, format: str | None):
+    """The dataset format and the folder it lives in: detected, or the named one (descending a wrapper folder,
+    e.g. ckplus48/CK+48/, as detection does when it finds that same format there)."""
+    if format is None:
+        return detect_format(root)
+    fmt = get_format(format)
+    if not root.exists():
+        raise DataError(f"{root}: no such file or directory")
+    if not fmt.detect(root):
+        try:
+            found, inner = detect_format(root)
+        except DataError:
+            found = None
+        if found is fmt:
+            root = inner
+    return fmt, root
+
+
+def _warn_unreadable(ds: FerDataset, root: Path) -> None:
+    """A warning, not a progress print: shown even when quiet (filter it to silence it)."""
+    if ds.unreadable:
         first, reason = ds.unreadable[0]
         warnings.warn(
             f"{root}: skipped {len(ds.unreadable)} unreadable image(s), first {first} ({reason}); "
             f"`ferkit data stats {root}` lists them all",
-            stacklevel=2,
+            stacklevel=3,
         )
-    return ds

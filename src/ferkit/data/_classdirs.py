@@ -39,6 +39,26 @@ def _warn_merged_folders(root: Path, names: set[str]) -> None:
             )
 
 
+def _labelled(root: Path, files: list[FileEntry], depth: int, space: LabelSpace):
+    """(images inside a class folder, their label ids, files ignored): an image outside any class folder has no
+    label; a folder that is not a class of `space` is a DataError naming it."""
+    images, ignored = split_images(files)
+    kept = [f for f in images if class_of(f.rel, depth) is not None]
+    ignored += len(images) - len(kept)
+    labels, folders = [], set()
+    for f in kept:
+        name = class_of(f.rel, depth)
+        folders.add(name)
+        if canonical(name) not in space.names:
+            raise DataError(
+                f"{root / PurePath(f.rel).parent}: folder {name!r} is not a class of label space "
+                f"{space.name} ({', '.join(space.names)})"
+            )
+        labels.append(space.names.index(canonical(name)))
+    _warn_merged_folders(root, folders)
+    return kept, labels, ignored
+
+
 def read_class_tree(
     root: Path,
     files: list[FileEntry],
@@ -60,29 +80,8 @@ def read_class_tree(
         split_of: rel path -> split name.
         group_of: rel path -> int group id, or None.
     """
-    images, ignored = split_images(files)
-    kept: list[FileEntry] = []
-    for f in images:
-        if class_of(f.rel, depth) is None:
-            ignored += 1  # an image outside any class folder has no label
-        else:
-            kept.append(f)
-    labels, folders = [], set()
-    for f in kept:
-        name = class_of(f.rel, depth)
-        folders.add(name)
-        if canonical(name) not in space.names:
-            raise DataError(
-                f"{root / PurePath(f.rel).parent}: folder {name!r} is not a class of label space "
-                f"{space.name} ({', '.join(space.names)})"
-            )
-        labels.append(space.names.index(canonical(name)))
-    _warn_merged_folders(root, folders)
+    kept, labels, ignored = _labelled(root, files, depth, space)
     dec = decode_files(root, [f.rel for f in kept], size if size else None, strict, quiet)
-    if not size and len(dec.sizes) > 1:
-        raise DataError(
-            f"{root}: images have different sizes ({', '.join(dec.sizes)}); pass size=N to resize"
-        )
     rels = [kept[i].rel for i in dec.ok]
     return build_dataset(
         images=dec.images,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -74,10 +75,41 @@ def read_new_csv(path: Path) -> dict[str, dict[str, np.ndarray]]:
 
 
 def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet: bool) -> FerDataset:
+    mode, new = _mode(options), _new_votes(root, options.get("votes", "auto"))
+    rows = _rows(root, {f.rel for f in files}, mode, new)
+    dec = decode_files(root, rows.rels, options.get("size") or None, strict, quiet)
+    soft = (
+        np.stack([rows.targets[i] for i in dec.ok]).astype(np.float32)
+        if dec.ok
+        else np.zeros((0, 8), np.float32)
+    )
+    return build_dataset(
+        images=dec.images,
+        labels=soft.argmax(1) if len(soft) else [],
+        label_space=FERPLUS8,
+        splits=[rows.splits[i] for i in dec.ok],
+        split_order=tuple(FOLDERS.values()),
+        sources=[rows.rels[i] for i in dec.ok],
+        format="ferplus",
+        root=root,
+        soft_targets=None if mode == "majority" else soft,
+        unreadable=rows.missing + dec.unreadable,
+        ignored=rows.ignored,
+        sizes=dec.sizes,
+        modes=dec.modes,
+        notes={"label_mode": mode, "votes": NEW_CSV if new is not None else "label.csv", **rows.notes},
+    )
+
+
+def _mode(options: dict) -> str:
     mode = options.get("label_mode", "majority")
     if mode not in MODES:
         raise DataError(f"unknown FER+ label mode {mode!r}; choose one of {', '.join(MODES)}")
-    votes_opt = options.get("votes", "auto")
+    return mode
+
+
+def _new_votes(root: Path, votes_opt: str) -> dict | None:
+    """fer2013new.csv's votes per folder and image, or None when label.csv files are used."""
     if votes_opt not in VOTES:
         raise DataError(
             f"unknown FER+ votes source {votes_opt!r}{did_you_mean(str(votes_opt), VOTES)}; choose one of "
@@ -86,59 +118,46 @@ def load(root: Path, files: list[FileEntry], options: dict, strict: bool, quiet:
     new = read_new_csv(root / NEW_CSV) if votes_opt != "label_csv" and (root / NEW_CSV).is_file() else None
     if votes_opt == "fer2013new" and new is None:
         raise DataError(f"{root / NEW_CSV}: not found (votes='fer2013new')")
-    on_disk = {f.rel for f in files}
-    rels, targets, splits, missing, notes = [], [], [], [], Counter()
+    return new
+
+
+@dataclass
+class _Rows:
+    """The labelled images of a FER+ tree, before decoding: their paths, targets and splits, plus what was
+    dropped (by the label rule: `notes`), listed but missing, or on disk but not listed (`ignored`)."""
+
+    rels: list[str] = field(default_factory=list)
+    targets: list[np.ndarray] = field(default_factory=list)
+    splits: list[str] = field(default_factory=list)
+    missing: list[tuple[str, str]] = field(default_factory=list)
+    notes: Counter = field(default_factory=Counter)
+    ignored: int = 0
+
+
+def _rows(root: Path, on_disk: set[str], mode: str, new: dict | None) -> _Rows:
+    rows, listed = _Rows(), set()
     for folder, split in FOLDERS.items():
         if not (root / folder / "label.csv").is_file():
             continue
         rule = mode if split == "train" else "majority"
         for name, votes in read_label_csv(root / folder / "label.csv").items():
+            rel = f"{folder}/{name}"
+            listed.add(rel)
             if new is not None and name in new[folder]:
                 votes = new[folder][name]
             elif new is not None:
-                notes[f"{split}_not_in_{NEW_CSV}"] += 1
+                rows.notes[f"{split}_not_in_{NEW_CSV}"] += 1
             target = process_votes(votes, rule)
             if target is None:
-                notes[f"{split}_dropped_by_{rule}"] += 1
-                continue
-            rel = f"{folder}/{name}"
-            if rel not in on_disk:
-                missing.append((str(root / rel), "listed in label.csv but missing"))
-                continue
-            rels.append(rel)
-            targets.append(target)
-            splits.append(split)
-    listed = {
-        f"{folder}/{n}"
-        for folder in FOLDERS
-        if (root / folder / "label.csv").is_file()
-        for n in read_label_csv(root / folder / "label.csv")
-    }
-    ignored = sum(1 for r in on_disk if r not in listed and not r.endswith(".csv"))
-    dec = decode_files(root, rels, options.get("size") or None, strict, quiet)
-    if not options.get("size") and len(dec.sizes) > 1:
-        raise DataError(
-            f"{root}: images have different sizes ({', '.join(dec.sizes)}); pass size=N to resize"
-        )
-    soft = (
-        np.stack([targets[i] for i in dec.ok]).astype(np.float32) if dec.ok else np.zeros((0, 8), np.float32)
-    )
-    return build_dataset(
-        images=dec.images,
-        labels=soft.argmax(1) if len(soft) else [],
-        label_space=FERPLUS8,
-        splits=[splits[i] for i in dec.ok],
-        split_order=tuple(FOLDERS.values()),
-        sources=[rels[i] for i in dec.ok],
-        format="ferplus",
-        root=root,
-        soft_targets=None if mode == "majority" else soft,
-        unreadable=missing + dec.unreadable,
-        ignored=ignored,
-        sizes=dec.sizes,
-        modes=dec.modes,
-        notes={"label_mode": mode, "votes": NEW_CSV if new is not None else "label.csv", **notes},
-    )
+                rows.notes[f"{split}_dropped_by_{rule}"] += 1
+            elif rel not in on_disk:
+                rows.missing.append((str(root / rel), "listed in label.csv but missing"))
+            else:
+                rows.rels.append(rel)
+                rows.targets.append(target)
+                rows.splits.append(split)
+    rows.ignored = sum(1 for r in on_disk if r not in listed and not r.endswith(".csv"))
+    return rows
 
 
 FORMAT = register_format(

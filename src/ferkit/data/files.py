@@ -98,7 +98,8 @@ class Decoded:
 def decode_files(root: Path, rels: list[str], size: int | None, strict: bool, quiet: bool = True) -> Decoded:
     """Decode images to grayscale (resized to size×size when given) with 2 threads.
 
-    Unreadable files are skipped and listed; with strict=True the first one raises its ImageReadError.
+    Unreadable files are skipped and listed; with strict=True the first one raises its ImageReadError. Without
+    `size`, images of different sizes are a DataError (they cannot form one array).
     """
 
     def one(rel: str):
@@ -125,4 +126,8 @@ def decode_files(root: Path, rels: list[str], size: int | None, strict: bool, qu
             out.ok.append(i)
             out.sizes[f"{w}x{h}"] += 1
             out.modes[mode] += 1
+    if not size and len(out.sizes) > 1:
+        raise DataError(
+            f"{root}: images have different sizes ({', '.join(out.sizes)}); pass size=N to resize"
+        )
     return out

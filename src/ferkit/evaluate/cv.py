@@ -217,7 +217,6 @@ def cross_validate(
         resume: reuse finished folds (their `fold.json`) and resume interrupted fold runs.
     """
     from ferkit.backends.base import check_tta
-    from ferkit.train.data_setup import holdout
 
     check_tta(tta)  # before ten folds of training, not after the first
     opts = {"label_mode": cfg.data.label_mode} if cfg.data.label_mode else {}
@@ -226,31 +225,11 @@ def cross_validate(
     grouped = use_groups(pool, group)
     splits = make_folds(pool.labels, pool.groups if grouped else None, folds, seed)
     cfg = replace(cfg, data=replace(cfg.data, val_split=None))
-    root = Path(run_dir or f"runs/cv_{cfg.name}")
-    log = (lambda *a: None) if quiet else print
-    _check_plan(root, _plan(pool, splits, grouped, seed, cfg, init_from), resume, exist_ok)
-    done: list[FoldResult] = []
-    for i, (tr, te) in enumerate(splits, 1):
-        fold_dir = root / f"fold_{i:02d}"
-        marker = fold_dir / "fold.json"
-        if resume and marker.is_file():
-            fr = FoldResult.from_dict(json.loads(marker.read_text()))
-            if fr.tta != tta:
-                fr = rescore_fold(fr, fold_dir / "best.safetensors", pool.subset(te), tta)
-                marker.write_text(json.dumps(fr.to_dict(), indent=2))
-            done.append(fr)
-            log(f"fold {i}/{folds}: done earlier, accuracy {fr.accuracy:.4f} (TTA {tta})")
-            continue
-        t0 = time.perf_counter()
-        train, val = holdout(pool.subset(tr), cfg.data.val_fraction, cfg.train.seed)
-        fr = _run_fold(
-            cfg, train, val, pool.subset(te), i, fold_dir, init_from, quiet, exist_ok, resume, t0, tta
-        )
-        marker.write_text(json.dumps(fr.to_dict(), indent=2))
-        done.append(fr)
-        log(f"fold {i}/{folds}: accuracy {fr.accuracy:.4f}, macro-F1 {fr.macro_f1:.4f}, {fr.seconds:.1f} s")
+    cv = _CV(cfg, pool, Path(run_dir or f"runs/cv_{cfg.name}"), init_from, tta, quiet, exist_ok, resume)
+    _check_plan(cv.root, _plan(pool, splits, grouped, seed, cfg, init_from), resume, exist_ok)
+    done = tuple(_fold(cv, i, tr, te, folds) for i, (tr, te) in enumerate(splits, 1))
     result = CVResult(
-        folds=tuple(done),
+        folds=done,
         labels=tuple(pool.label_space.names),
         grouped=grouped,
         data=str(data) if not isinstance(data, FerDataset) else ds.root,
@@ -258,11 +237,51 @@ def cross_validate(
         model=cfg.model.name,
         init_from=str(init_from) if init_from else None,
         seed=seed,
-        run_dir=str(root),
+        run_dir=str(cv.root),
         tta=tta,
     )
-    (root / "cv.json").write_text(json.dumps(result.to_dict(), indent=2))
+    (cv.root / "cv.json").write_text(json.dumps(result.to_dict(), indent=2))
     return result
+
+
+@dataclass(frozen=True)
+class _CV:
+    """A cross-validation once planned: the recipe, the pooled samples and how each fold runs."""
+
+    cfg: Config
+    pool: FerDataset
+    root: Path
+    init_from: str | None
+    tta: str
+    quiet: bool
+    exist_ok: bool
+    resume: bool
+
+    def log(self, message: str) -> None:
+        if not self.quiet:
+            print(message)
+
+
+def _fold(cv: _CV, i: int, tr: np.ndarray, te: np.ndarray, folds: int) -> FoldResult:
+    """Fold i: reused when a finished one is found under --resume (scored again if its TTA differs), else
+    trained on `tr` (less a validation hold-out) and scored on `te`; its fold.json written."""
+    from ferkit.train.data_setup import holdout
+
+    fold_dir = cv.root / f"fold_{i:02d}"
+    marker = fold_dir / "fold.json"
+    if cv.resume and marker.is_file():
+        fr = FoldResult.from_dict(json.loads(marker.read_text()))
+        if fr.tta != cv.tta:
+            fr = rescore_fold(fr, fold_dir / "best.safetensors", cv.pool.subset(te), cv.tta)
+            marker.write_text(json.dumps(fr.to_dict(), indent=2))
+        cv.log(f"fold {i}/{folds}: done earlier, accuracy {fr.accuracy:.4f} (TTA {cv.tta})")
+        return fr
+    t0 = time.perf_counter()
+    train, val = holdout(cv.pool.subset(tr), cv.cfg.data.val_fraction, cv.cfg.train.seed)
+    fr = _run_fold(cv, train, val, cv.pool.subset(te), i, fold_dir, t0)
+    marker.write_text(json.dumps(fr.to_dict(), indent=2))
+    cv.log(f"fold {i}/{folds}: accuracy {fr.accuracy:.4f}, macro-F1 {fr.macro_f1:.4f}, {fr.seconds:.1f} s")
+    return fr
 
 
 PLAN_FILE = "cv_plan.json"
@@ -336,24 +355,22 @@ def rescore_fold(fr: FoldResult, checkpoint: Path, test: FerDataset, tta: str) -
     return rescored(fr, evaluate(checkpoint, test, tta=tta, quiet=True).metrics, tta)
 
 
-def _run_fold(
-    cfg, train, val, test, fold, fold_dir, init_from, quiet, exist_ok, resume, t0, tta
-) -> FoldResult:
+def _run_fold(cv: _CV, train, val, test, fold: int, fold_dir: Path, t0: float) -> FoldResult:
     from ferkit.evaluate.evaluator import evaluate
     from ferkit.train import fit
 
-    can_resume = resume and (fold_dir / "last_state.safetensors").is_file()
+    can_resume = cv.resume and (fold_dir / "last_state.safetensors").is_file()
     res = fit(
-        cfg,
+        cv.cfg,
         fold_dir,
         train=train,
         val=val,
-        init_from=init_from,
-        quiet=quiet,
+        init_from=cv.init_from,
+        quiet=cv.quiet,
         resume=can_resume,
-        exist_ok=exist_ok or resume,
+        exist_ok=cv.exist_ok or cv.resume,
     )
-    ev = evaluate(res.best_path, test, tta=tta, quiet=True)
+    ev = evaluate(res.best_path, test, tta=cv.tta, quiet=True)
     groups = 0 if test.groups is None else len(np.unique(test.groups))
     return FoldResult(
         fold=fold,
@@ -366,5 +383,5 @@ def _run_fold(
         best_epoch=res.best_epoch,
         seconds=time.perf_counter() - t0,
         confusion_matrix=ev.metrics.confusion_matrix,
-        tta=tta,
+        tta=cv.tta,
     )

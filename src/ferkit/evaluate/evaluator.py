@@ -12,6 +12,7 @@ from ferkit.data import FerDataset, load_dataset
 from ferkit.errors import DataError
 from ferkit.evaluate.metrics import Metrics, compute_metrics
 from ferkit.labels import LabelSpace, canonical
+from ferkit.probs import softmax
 
 PREFERRED_SPLITS = ("public_test", "valid", "test")
 """Split evaluated when none is given and the dataset has several (first one present wins)."""
@@ -147,12 +148,6 @@ def _model_label(model, backend) -> str:
     return str(getattr(backend, "name", None) or type(model).__name__)
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    z = logits.astype(np.float64)
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
-
 def evaluate(
     model=None,
     data: str | Path | FerDataset = "",
@@ -193,17 +188,44 @@ def evaluate(
 
     check_batch_size(batch_size)  # before the data is read, not after
     check_tta(tta)
+    ds = _dataset(data, data_format, quiet)
+    split_name, rule = choose_split(ds, split)
+    backend = _load_backend(model)
+    s = _score(ds.take_split(split_name), backend, detector, tta, batch_size, quiet)
+    metrics = compute_metrics(s.y, s.probs, backend.data_config.labels.names, missing=s.no_face)
+    dedup = None
+    if train_data is not None:
+        correct = (s.probs.argmax(1) == s.y) & ~s.no_face
+        dedup = dedup_figure(s.part.images, correct, train_data, quiet, test_format=s.part.format)
+    where = str(data) if not isinstance(data, FerDataset) else ds.root
+    return _result(s, _model_label(model, backend), backend, where, split_name, rule, tta, metrics, dedup, t0)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    """One split scored by a model: the samples kept (classes the model knows), their labels in the model's
+    space, the crops it saw, the photos without a face and the probabilities."""
+
+    part: FerDataset
+    y: np.ndarray
+    images: np.ndarray
+    no_face: np.ndarray
+    probs: np.ndarray
+    detector: str | None
+    match: LabelMatch
+
+
+def _dataset(data, data_format: str | None, quiet: bool) -> FerDataset:
     if not isinstance(data, FerDataset) and not str(data):
         raise DataError("no data to evaluate: pass a dataset path (--data PATH) or a FerDataset")
-    ds = data if isinstance(data, FerDataset) else load_dataset(data, data_format, quiet=quiet)
-    split_name, rule = choose_split(ds, split)
-    part = ds.take_split(split_name)
-    backend = _load_backend(model)
+    return data if isinstance(data, FerDataset) else load_dataset(data, data_format, quiet=quiet)
+
+
+def _score(part: FerDataset, backend, detector, tta: str, batch_size: int, quiet: bool) -> _Scored:
+    """Probabilities of the samples whose class the model knows (crops re-detected when `detector` is given)."""
     dc = backend.data_config
     match = match_labels(dc.labels, part)
-    keep = match.table[part.labels] >= 0
-    part = part.subset(keep)
-    y = match.table[part.labels]
+    part = part.subset(match.table[part.labels] >= 0)
     det_name = None
     if detector is not None:
         from ferkit.evaluate.photos import detector_name, photo_crops, resolve_detector
@@ -215,34 +237,34 @@ def evaluate(
         images, no_face = part.images, np.zeros(len(part), bool)
     probs = np.zeros((len(part), len(dc.labels)), np.float64)
     if (~no_face).any():
-        probs[~no_face] = _softmax(backend.logits(images[~no_face], tta=tta, batch_size=batch_size))
-    metrics = compute_metrics(y, probs, dc.labels.names, missing=no_face)
-    dedup = None
-    if train_data is not None:
-        correct = (probs.argmax(1) == y) & ~no_face
-        dedup = dedup_figure(part.images, correct, train_data, quiet, test_format=part.format)
+        probs[~no_face] = softmax(
+            backend.logits(images[~no_face], tta=tta, batch_size=batch_size), np.float64
+        )
+    return _Scored(part, match.table[part.labels], np.asarray(images), no_face, probs, det_name, match)
+
+
+def _result(s: _Scored, label, backend, data, split, rule, tta, metrics, dedup, t0) -> EvalResult:
     from ferkit.evaluate.card import model_card
 
-    label = _model_label(model, backend)
     return EvalResult(
         model=label,
-        data=str(data) if not isinstance(data, FerDataset) else ds.root,
-        split=split_name,
+        data=data,
+        split=split,
         split_rule=rule,
         tta=tta,
-        detector=det_name,
+        detector=s.detector,
         metrics=metrics,
-        no_face=int(no_face.sum()),
-        left_out=match.left_out,
-        model_only_classes=match.model_only,
+        no_face=int(s.no_face.sum()),
+        left_out=s.match.left_out,
+        model_only_classes=s.match.model_only,
         dedup=dedup,
         model_card={**model_card(backend), "name": label},
         seconds=time.perf_counter() - t0,
-        images=np.asarray(images),
-        y_true=y,
-        probs=probs,
-        no_face_mask=no_face,
-        sources=part.sources,
+        images=s.images,
+        y_true=s.y,
+        probs=s.probs,
+        no_face_mask=s.no_face,
+        sources=s.part.sources,
     )
 
 

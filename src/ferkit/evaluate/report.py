@@ -90,46 +90,7 @@ CSS = (
 
 def render_html(result, out: Path, command: str | None = None) -> str:
     """The report page; the figures must already be in `out`."""
-    m, card = result.metrics, result.model_card
-    about = [
-        ("model", result.model),
-        ("data", result.data),
-        ("split", f"{result.split} ({result.split_rule})"),
-        ("samples scored", m.n),
-        ("no face found (errors)", result.no_face),
-        ("classes left out (model does not know them)", result.left_out or None),
-        ("model classes absent from the data", list(result.model_only_classes) or None),
-        ("test-time augmentation", result.tta),
-        ("face detector", result.detector),
-        ("evaluated", datetime.now(UTC).isoformat(timespec="seconds")),
-    ]
-    card_rows = [
-        (k.replace("_", " "), card.get(k))
-        for k in (
-            "name",
-            "architecture",
-            "params",
-            "train_data",
-            "train_n",
-            "selection_split",
-            "select_metric",
-        )
-    ] + [("epoch selected", card.get("epoch")), ("validation metrics at that epoch", card.get("val_metrics"))]
-    summary = [
-        ("accuracy", m.accuracy),
-        ("balanced accuracy", m.balanced_accuracy),
-        ("macro-F1", m.macro_f1),
-        ("top-2 accuracy", m.top2_accuracy),
-        (f"expected calibration error ({len(m.reliability.count)} bins)", m.ece),
-    ]
-    if result.dedup:
-        d = result.dedup
-        summary.append(
-            (
-                f"accuracy without exact duplicates in {d['train_data']} (n={d['n_unseen']})",
-                d["accuracy_unseen"],
-            )
-        )
+    m = result.metrics
     per_class = [(n, c.precision, c.recall, c.f1, c.support) for n, c in m.per_class.items()]
     cm = [(n, *row) for n, row in zip(m.labels, m.confusion_matrix, strict=True)]
     parts = [
@@ -138,11 +99,11 @@ def render_html(result, out: Path, command: str | None = None) -> str:
         f"<h1>ferkit evaluation: {escape(result.model)} on {escape(result.split)}</h1>",
         f"<p>Command: <code>{escape(command)}</code></p>" if command else "",
         "<h2>What was evaluated</h2>",
-        _table(about),
+        _table(_about_rows(result)),
         "<h2>Model card</h2>",
-        _table(card_rows),
+        _table(_card_rows(result.model_card)),
         "<h2>Summary</h2>",
-        _table(summary),
+        _table(_summary_rows(result)),
         "<h2>Per class</h2>",
         _table(per_class, ("class", "precision", "recall", "F1", "support")),
         "<h2>Confusion matrix (rows true, columns predicted)</h2>",
@@ -152,3 +113,41 @@ def render_html(result, out: Path, command: str | None = None) -> str:
         '<p>Metrics as JSON: <a href="metrics.json">metrics.json</a></p></body></html>',
     ]
     return "\n".join(p for p in parts if p)
+
+
+def _about_rows(result) -> list[tuple]:
+    return [
+        ("model", result.model),
+        ("data", result.data),
+        ("split", f"{result.split} ({result.split_rule})"),
+        ("samples scored", result.metrics.n),
+        ("no face found (errors)", result.no_face),
+        ("classes left out (model does not know them)", result.left_out or None),
+        ("model classes absent from the data", list(result.model_only_classes) or None),
+        ("test-time augmentation", result.tta),
+        ("face detector", result.detector),
+        ("evaluated", datetime.now(UTC).isoformat(timespec="seconds")),
+    ]
+
+
+def _card_rows(card: dict) -> list[tuple]:
+    keys = ("name", "architecture", "params", "train_data", "train_n", "selection_split", "select_metric")
+    return [(k.replace("_", " "), card.get(k)) for k in keys] + [
+        ("epoch selected", card.get("epoch")),
+        ("validation metrics at that epoch", card.get("val_metrics")),
+    ]
+
+
+def _summary_rows(result) -> list[tuple]:
+    m, d = result.metrics, result.dedup
+    rows = [
+        ("accuracy", m.accuracy),
+        ("balanced accuracy", m.balanced_accuracy),
+        ("macro-F1", m.macro_f1),
+        ("top-2 accuracy", m.top2_accuracy),
+        (f"expected calibration error ({len(m.reliability.count)} bins)", m.ece),
+    ]
+    if d:
+        label = f"accuracy without exact duplicates in {d['train_data']} (n={d['n_unseen']})"
+        rows.append((label, d["accuracy_unseen"]))
+    return rows

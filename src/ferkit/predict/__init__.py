@@ -11,10 +11,11 @@ for r in rec.stream("clip.mp4"): ...     # generator
 from __future__ import annotations
 
 from ferkit.predict.loading import load, resolve_model_path, shipped_weights
-from ferkit.predict.recognizer import NoFaceError, Recognizer, softmax
+from ferkit.predict.recognizer import NoFaceError, Recognizer
 from ferkit.predict.results import FaceResult, FrameResult
 from ferkit.predict.sources import Frame, iter_frames, parse_source
 from ferkit.predict.writers import AnnotatedSaver, CsvWriter, JsonWriter, VideoWriter
+from ferkit.probs import softmax
 
 __all__ = [
     "AnnotatedSaver",

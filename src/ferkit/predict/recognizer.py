@@ -13,6 +13,7 @@ from ferkit.faces import DEFAULT_MARGIN, Detector, Face, crop_face, get_detector
 from ferkit.predict.results import FaceResult, FrameResult
 from ferkit.predict.sources import Frame, array_to_rgb, iter_frames
 from ferkit.predict.track import IouTracker
+from ferkit.probs import softmax
 
 
 class NoFaceError(FerkitError):
@@ -215,13 +216,6 @@ class Recognizer:
             size=frame.size,
             fps=frame.fps,
         )
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax in float32."""
-    z = np.asarray(logits, dtype=np.float64)
-    z = np.exp(z - z.max(axis=1, keepdims=True))
-    return (z / z.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def _to_original(face: Face, k: float) -> Face:

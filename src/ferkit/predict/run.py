@@ -89,19 +89,22 @@ def run_predict(
                 break
         failed = False
     finally:
-        # A run that fails before its first result (a source that cannot be opened) leaves existing files as
-        # they were; one interrupted later keeps what it wrote.
-        commit = summary.frames > 0 or not failed
-        for sink in sinks:
-            sink.close(commit=commit)
-            if commit:
-                summary.written.append(sink.path)
-        if saver is not None:
-            saver.close()
-            summary.written += saver.written
+        _close_outputs(sinks, saver, summary, commit=summary.frames > 0 or not failed)
         if show:
             _close_window()
     return summary
+
+
+def _close_outputs(sinks: list, saver, summary: RunSummary, commit: bool) -> None:
+    """Close the JSON/CSV sinks and the saver. A run that fails before its first result (a source that cannot be
+    opened) leaves existing files as they were (`commit` False); one interrupted later keeps what it wrote."""
+    for sink in sinks:
+        sink.close(commit=commit)
+        if commit:
+            summary.written.append(sink.path)
+    if saver is not None:
+        saver.close()
+        summary.written += saver.written
 
 
 def _emit(result: FrameResult, summary: RunSummary, print_fn, writers: list) -> None:

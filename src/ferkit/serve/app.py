@@ -38,15 +38,10 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
     limits = limits or Limits()
     gate, infer_lock = Gate(limits.max_pending), threading.Lock()
     reading = Gate(limits.max_reading, "too many uploads in progress; retry shortly")
-    app = _bare_app(cors_origins)
-
-    def check_key(request: Request) -> None:
-        sent = request.headers.get("x-api-key", "").encode("utf-8", "surrogateescape")
-        if api_key and not hmac.compare_digest(sent, api_key.encode("utf-8")):
-            raise HTTPProblem(401, "missing or wrong X-API-Key")
+    app, check_key = _bare_app(cors_origins), _key_check(api_key)
 
     def run(rgb):
-        with infer_lock:
+        with infer_lock:  # one inference at a time: the model's threads are not shared
             t = time.perf_counter()
             frame = recognizer.predict(rgb, keep_images=False)[0]
             return frame, time.perf_counter() - t
@@ -86,6 +81,17 @@ def create_app(recognizer, limits: Limits | None = None, api_key: str | None = N
         return FileResponse(STATIC / "index.html", media_type="text/html")
 
     return app
+
+
+def _key_check(api_key: str | None):
+    """A function that raises 401 when `api_key` is set and the request does not send it as X-API-Key."""
+
+    def check_key(request: Request) -> None:
+        sent = request.headers.get("x-api-key", "").encode("utf-8", "surrogateescape")
+        if api_key and not hmac.compare_digest(sent, api_key.encode("utf-8")):
+            raise HTTPProblem(401, "missing or wrong X-API-Key")
+
+    return check_key
 
 
 def _bare_app(cors_origins) -> FastAPI:
