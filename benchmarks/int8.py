@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "release"))  # card
 from ship_model import faces_per_second  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,8 +65,9 @@ def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path)
 
 def ship(name: str, r: dict, ok: bool, calib_n: int) -> None:
     """Ship (or withdraw) `<name>.int8.onnx` and record its figures in `<name>.metrics.json` and the card."""
+    from card import write_model_card
+
     from ferkit.weights import WEIGHTS_DIR
-    from ferkit.weights.card import write_model_card
 
     target = WEIGHTS_DIR / f"{name}.int8.onnx"
     metrics_path = WEIGHTS_DIR / f"{name}.metrics.json"

@@ -1,4 +1,4 @@
-"""The GPU campaign (benchmarks/gpu/campaign.py) end to end on the CPU with tiny data: what runs on the H200 in one
+"""The GPU campaign (release/gpu/campaign.py) end to end on the CPU with tiny data: what runs on the H200 in one
 device call is exercised here first, so GPU minutes go to training, not debugging."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CAMPAIGN = ROOT / "benchmarks" / "gpu" / "campaign.py"
+CAMPAIGN = ROOT / "release" / "gpu" / "campaign.py"
 sys.path.insert(0, str(CAMPAIGN.parent))
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -44,12 +46,19 @@ def test_list_formats_in_detection_order():
     assert list_formats() == ["packed", "fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder"]
 
 
-def test_detection_order_does_not_depend_on_import_order(monkeypatch, ckplus_dir):
-    # As if ferkit.data.imagefolder had been imported first: CK+ must still not be read as a plain image folder.
-    list_formats()
-    monkeypatch.setattr(formats_mod, "FORMATS", dict(reversed(list(formats_mod.FORMATS.items()))))
-    assert list_formats()[0] == "packed"
-    assert detect_format(ckplus_dir)[0].name == "ckplus"
+def test_detection_order_does_not_depend_on_import_order(ckplus_dir):
+    # ferkit.data.imagefolder imported first, in a fresh interpreter: the package still registers every format
+    # in detection order, so CK+ is not read as a plain image folder.
+    code = (
+        "import ferkit.data.imagefolder, sys; from ferkit.data import detect_format, list_formats; "
+        "print(list_formats()); print(detect_format(__import__('pathlib').Path(sys.argv[1]))[0].name)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(ckplus_dir)], capture_output=True, text=True, check=True
+    )
+    order, found = out.stdout.splitlines()
+    assert order == str(["packed", "fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder"])
+    assert found == "ckplus"
 
 
 # ---------------------------------------------------------------------------------------------------- Kaggle

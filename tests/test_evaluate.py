@@ -23,7 +23,6 @@ from ferkit.data import load_dataset
 from ferkit.data.dataset import build_dataset
 from ferkit.errors import DataError, FerkitError
 from ferkit.evaluate import compute_metrics, evaluate, expected_calibration_error, write_report
-from ferkit.evaluate import photos as photos_mod
 from ferkit.labels import CKPLUS7, FER7, LabelSpace
 from ferkit.models import create_model
 
@@ -292,13 +291,16 @@ def _photo_folder(root: Path, faces: bool = True) -> Path:
 
 
 def test_photo_folder_through_a_detector(net, tmp_path, monkeypatch):
+    import ferkit.faces.align as align
+
     seen_shapes = []
+    real = align.crop_face
 
-    def crop(rgb, face, dc):
+    def crop(rgb, face, dc, *a, **kw):
         seen_shapes.append(rgb.shape)
-        return photos_mod.box_crop(rgb, face, dc)
+        return real(rgb, face, dc, *a, **kw)
 
-    monkeypatch.setattr(photos_mod, "crop_function", lambda: crop)
+    monkeypatch.setattr(align, "crop_face", crop)
     folder = _photo_folder(tmp_path / "photos")
     res = evaluate(net, folder, detector=FakeDetector())
     assert res.detector == "fake" and res.split == "all"
@@ -317,10 +319,10 @@ def test_photo_folder_through_a_detector(net, tmp_path, monkeypatch):
     assert (tmp_path / "r" / "report.html") == write_report(nothing, tmp_path / "r")
 
 
-def test_detector_name_without_face_support(net, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "ferkit.faces", None)  # import ferkit.faces -> ImportError
-    with pytest.raises(FerkitError, match="face detection is not available"):
-        evaluate(net, _photo_folder(tmp_path / "photos"), detector="yunet")
+def test_detector_name_without_opencv_names_the_extra(net, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "cv2", None)  # import cv2 -> ImportError: the 'faces' extra is missing
+    with pytest.raises(FerkitError, match=r"ferkit\[faces\]"):
+        evaluate(net, _photo_folder(tmp_path / "photos"), detector="haar")
 
 
 def test_detector_needs_image_files(net, tmp_path):

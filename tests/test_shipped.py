@@ -6,11 +6,16 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 from ferkit.weights import WEIGHTS_DIR, shipped_models
+
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1] / "release")
+)  # card.py: release tooling, not installed
 
 SAMPLES = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "samples"
 SHIPPED = [n for n in shipped_models() if (WEIGHTS_DIR / f"{n}.metrics.json").is_file()]
@@ -87,7 +92,7 @@ def test_default_is_what_load_uses():
 
 
 def test_model_card_matches_metrics():
-    from ferkit.weights.card import render_card
+    from card import render_card
 
     metrics = [json.loads((WEIGHTS_DIR / f"{n}.metrics.json").read_text()) for n in SHIPPED]
     assert (WEIGHTS_DIR / "MODEL_CARD.md").read_text() == render_card(metrics)
@@ -111,7 +116,7 @@ def test_fast_model_is_within_three_points_of_default():
 
 def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
     """A model fine-tuned from an earlier shipped one names both stages: recipe and compute of each."""
-    from ferkit.weights.card import render_card
+    from card import render_card
 
     m = json.loads((WEIGHTS_DIR / "default.metrics.json").read_text())
     parent = {
@@ -145,7 +150,7 @@ def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
 def test_model_card_lists_every_earlier_stage_oldest_first():
     """A model fine-tuned in two stages (the second from an unshipped run) names pre-training, the intermediate
     run with the trainer's figure, and the final fine-tuning, in training order."""
-    from ferkit.weights.card import render_card
+    from card import render_card
 
     m = json.loads((WEIGHTS_DIR / "default.metrics.json").read_text())
     cfg = m["training"]["config"]

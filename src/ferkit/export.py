@@ -188,6 +188,6 @@ def _to_proto(model: nn.Module, cfg, opset: int):
 
 
 def _onnx():
-    from ferkit.faces._deps import require
+    from ferkit._deps import require
 
     return require("onnx", "ONNX export")

@@ -148,8 +148,8 @@ class _Reader:
 
 
 def _quantize(fp32: Path, int8: Path, calib: np.ndarray) -> None:
+    from ferkit._deps import require
     from ferkit.backends.onnx_backend import OnnxBackend
-    from ferkit.faces._deps import require
 
     require("onnxruntime", "int8 quantization")
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static

@@ -70,7 +70,7 @@ class OnnxBackend:
         Raises:
             ModelError: Missing or invalid file, or no ferkit metadata.
         """
-        from ferkit.faces._deps import require
+        from ferkit._deps import require
 
         ort = require("onnxruntime", "the ONNX backend")
         path = Path(path)

@@ -18,7 +18,7 @@ import platform
 from pathlib import Path
 
 from ferkit.errors import ModelError
-from ferkit.weights import DEFAULT_MODEL, WEIGHTS_DIR, shipped_models
+from ferkit.weights import DEFAULT_MODEL, WEIGHTS_DIR, is_model_name, shipped_file, shipped_models
 
 INT8_SUFFIX = ".int8.onnx"
 
@@ -56,18 +56,15 @@ def resolve_model_path(model: str | os.PathLike | None, prefer_int8: bool = Fals
     path = Path(name).expanduser()
     if path.is_file():
         return path
-    text = str(name)
-    is_name = isinstance(name, str) and not path.suffix and os.sep not in text and "/" not in text
-    if not is_name:
+    if not is_model_name(name):
         raise ModelError(f"model file {path} does not exist")
     suffixes = [".safetensors", ".onnx"]
     if prefer_int8 and _onnxruntime_installed() and cpu_has_vnni():
         suffixes.insert(0, INT8_SUFFIX)
-    for suffix in suffixes:
-        shipped = weights_dir() / f"{text}{suffix}"
-        if shipped.is_file():
-            return shipped
-    raise ModelError(_no_shipped_model(text))
+    shipped = shipped_file(name, suffixes, weights_dir())
+    if shipped is None:
+        raise ModelError(_no_shipped_model(str(name)))
+    return shipped
 
 
 def _no_shipped_model(text: str) -> str:

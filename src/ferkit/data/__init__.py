@@ -15,6 +15,13 @@ from ferkit.data.dataset import FerDataset
 from ferkit.data.formats import detect_format, get_format, list_formats
 from ferkit.errors import DataError, did_you_mean
 
+# Each format module registers its layout when imported, as models and detectors do. Import order is detection
+# order: the most specific layouts first.
+# isort: off
+from ferkit.data import packed, fer2013_csv, ferplus, fer2013_folders, ckplus, imagefolder  # noqa: F401, E402
+
+# isort: on
+
 __all__ = ["FerDataset", "load_dataset", "list_formats", "detect_format"]
 
 

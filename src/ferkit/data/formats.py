@@ -35,8 +35,7 @@ class DatasetFormat:
 
 
 FORMATS: dict[str, DatasetFormat] = {}
-# The most specific layouts first.
-DETECTION_ORDER = ("packed", "fer2013_csv", "ferplus", "fer2013", "ckplus", "imagefolder")
+"""Registered formats in detection order (`ferkit.data` imports the format modules in that order)."""
 
 
 def register_format(fmt: DatasetFormat) -> DatasetFormat:
@@ -46,37 +45,15 @@ def register_format(fmt: DatasetFormat) -> DatasetFormat:
 
 def list_formats() -> list[str]:
     """Registered format names, in detection order."""
-    _ensure_loaded()
     return list(FORMATS)
 
 
 def get_format(name: str) -> DatasetFormat:
-    _ensure_loaded()
     if name not in FORMATS:
         raise DataError(
             f"unknown dataset format {name!r}{did_you_mean(name, list(FORMATS))}; known: {', '.join(FORMATS)}"
         )
     return FORMATS[name]
-
-
-def _ensure_loaded() -> None:
-    # Import order is detection order: the most specific layouts first.
-    # isort: off
-    import ferkit.data.packed  # noqa: F401
-    import ferkit.data.fer2013_csv  # noqa: F401
-    import ferkit.data.ferplus  # noqa: F401
-    import ferkit.data.fer2013_folders  # noqa: F401
-    import ferkit.data.ckplus  # noqa: F401
-    import ferkit.data.imagefolder  # noqa: F401
-
-    # isort: on
-    # A format module imported earlier on its own (e.g. for ckplus.sequence_of) registered out of turn: restore
-    # the detection order, other (later registered) formats after these.
-    order = {name: i for i, name in enumerate(DETECTION_ORDER)}
-    if list(FORMATS)[: len(order)] != list(DETECTION_ORDER):
-        items = sorted(FORMATS.items(), key=lambda kv: order.get(kv[0], len(order)))
-        FORMATS.clear()
-        FORMATS.update(items)
 
 
 def detect_format(root: Path) -> tuple[DatasetFormat, Path]:
@@ -85,7 +62,6 @@ def detect_format(root: Path) -> tuple[DatasetFormat, Path]:
     Raises:
         DataError: the path does not exist, is empty, or matches no layout (the message lists the layouts tried).
     """
-    _ensure_loaded()
     if not root.exists():
         raise DataError(f"{root}: no such file or directory")
     path = root

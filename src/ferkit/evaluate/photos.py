@@ -23,38 +23,13 @@ def resolve_detector(detector):
         if not callable(getattr(detector, "detect", None)):
             raise FerkitError(f"detector {detector!r} has no detect(image) method")
         return detector
-    try:
-        from ferkit.faces import get_detector
-    except ImportError:
-        raise FerkitError(
-            f"face detection is not available yet: cannot use --detector {detector!r} "
-            "(ferkit.faces is missing; install the 'faces' extra once it ships)"
-        ) from None
+    from ferkit.faces import get_detector
+
     return get_detector(detector)
 
 
 def detector_name(detector) -> str:
     return str(getattr(detector, "name", None) or type(detector).__name__)
-
-
-def box_crop(rgb: np.ndarray, face, dc: DataConfig) -> np.ndarray:
-    """A square grayscale crop around a face box, resized to the model's image size (no alignment)."""
-    x, y, w, h = (int(v) for v in face.box)
-    side = max(w, h, 1)
-    cx, cy = x + w / 2, y + h / 2
-    left, top = int(round(cx - side / 2)), int(round(cy - side / 2))
-    im = Image.fromarray(rgb).convert("L")
-    crop = im.crop((left, top, left + side, top + side))  # pads with black outside the photo
-    return np.asarray(crop.resize((dc.image_size, dc.image_size), Image.Resampling.BILINEAR), np.uint8)
-
-
-def crop_function():
-    """`ferkit.faces.align.crop_face` when face support is installed, else `box_crop`."""
-    try:
-        from ferkit.faces.align import crop_face
-    except ImportError:
-        return box_crop
-    return crop_face
 
 
 def _fit(crop: np.ndarray, size: int) -> np.ndarray:
@@ -87,7 +62,8 @@ def photo_crops(
     Raises:
         DataError: a sample is not an image file (e.g. a CSV row), or a file can no longer be read.
     """
-    crop = crop_function()
+    from ferkit.faces.align import crop_face
+
     size = dc.image_size
     crops = np.zeros((len(ds), size, size), np.uint8)
     no_face = np.zeros(len(ds), bool)
@@ -108,5 +84,5 @@ def photo_crops(
             no_face[i] = True
             crops[i] = _fit(ds.images[i], size)
             continue
-        crops[i] = _fit(crop(rgb, largest_face(faces), dc), size)
+        crops[i] = _fit(crop_face(rgb, largest_face(faces), dc), size)
     return crops, no_face

@@ -16,12 +16,16 @@ Parts of the square outside the image repeat the border pixels.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ferkit.faces._deps import cv2
+from ferkit._deps import cv2
+from ferkit.constants import FACE_SIZE
 from ferkit.faces.face import Face
-from ferkit.models.data_config import DataConfig
+
+if TYPE_CHECKING:  # the crop needs only the side length: no import of models/ (and torch) at run time
+    from ferkit.models.data_config import DataConfig
 
 DEFAULT_MARGIN = 0.0
 """Default margin: 0 reproduces FER2013 framing with YuNet landmarks or boxes (see the module docstring)."""
@@ -74,7 +78,7 @@ def crop_face(
     Returns:
         uint8 array size×size (grayscale).
     """
-    out = int(size or (data_config or DataConfig()).image_size)
+    out = int(size or _side(data_config))
     cx, cy, side, angle = face_square(face, margin)
     side = max(side, 1.0)
     if abs(angle) < 1e-3:
@@ -131,7 +135,7 @@ def crop_faces(
     margin: float = DEFAULT_MARGIN,
 ) -> np.ndarray:
     """`crop_face` for every face: uint8 N×S×S (N may be 0)."""
-    s = (data_config or DataConfig()).image_size
+    s = _side(data_config)
     if not faces:
         return np.zeros((0, s, s), np.uint8)
     return np.stack([crop_face(image, f, data_config, margin) for f in faces])
@@ -156,3 +160,8 @@ def _gray(region: np.ndarray) -> np.ndarray:
     if region.shape[2] == 1:
         return np.ascontiguousarray(region[:, :, 0])
     return cv2().cvtColor(np.ascontiguousarray(region[:, :, :3]), cv2().COLOR_RGB2GRAY)
+
+
+def _side(data_config: DataConfig | None) -> int:
+    """The crop side: the model's `image_size`, or FER2013's 48 without a model."""
+    return int(data_config.image_size) if data_config is not None else FACE_SIZE

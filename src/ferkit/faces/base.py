@@ -6,8 +6,8 @@ from typing import ClassVar
 
 import numpy as np
 
+from ferkit._deps import cv2
 from ferkit.errors import FerkitError
-from ferkit.faces._deps import cv2
 from ferkit.faces.face import Face
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.faces._deps import cv2
+from ferkit._deps import cv2
 from ferkit.faces._registry import register_detector
 from ferkit.faces.base import Detector
 from ferkit.faces.face import Face, iou
@@ -45,7 +45,7 @@ class HaarDetector(Detector):
     just accepted, near 1 for a box many overlapping windows agree on). On the 18 real photos of the shared test
     data, faces mostly score 0.98–1.0 (a few small or turned ones 0.62–0.86), while the cascade's false boxes on
     dogs, clothing and backdrops score 0.57–0.78: the default threshold of 0.8 drops those at the cost of two
-    small faces (benchmarks/haar_threshold.py), and a box that overlaps a better one (IoU > 0.3) is dropped as
+    small faces (studies/haar_threshold.py), and a box that overlaps a better one (IoU > 0.3) is dropped as
     the same face.
 
     Args:

@@ -22,7 +22,7 @@ from ferkit.errors import ModelError, first_line
 from ferkit.labels import LabelSpace
 from ferkit.models._registry import create_model, list_models
 from ferkit.models.data_config import DataConfig
-from ferkit.weights import WEIGHTS_DIR
+from ferkit.weights import shipped_file
 
 FORMAT_VERSION = 1
 META_KEY = "ferkit"
@@ -116,8 +116,8 @@ def _resolve(path_or_name: str | os.PathLike) -> Path:
     path = Path(path_or_name)
     if path.is_file():
         return path
-    shipped = WEIGHTS_DIR / f"{path_or_name}.safetensors"
-    if isinstance(path_or_name, str) and os.sep not in path_or_name and shipped.is_file():
+    shipped = shipped_file(path_or_name)
+    if shipped is not None:
         return shipped
     hint = ""
     if isinstance(path_or_name, str) and path_or_name in list_models():

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ferkit.faces._deps import cv2
+from ferkit._deps import cv2
 
 if TYPE_CHECKING:
     from ferkit.predict.results import FaceResult

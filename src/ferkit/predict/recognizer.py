@@ -161,7 +161,7 @@ class Recognizer:
     def _run(
         self, frames: list[Frame], trackers: dict[str, IouTracker], keep: bool | None
     ) -> list[FrameResult]:
-        from ferkit.faces._deps import cv2
+        from ferkit._deps import cv2
 
         bad_input = (FerkitError, ValueError, cv2().error)
         pending, crops = [], []
@@ -247,7 +247,7 @@ def _crop_batch(crops, size: int) -> np.ndarray:
     items = list(crops)
     if not items:
         return np.zeros((0, size, size), np.uint8)
-    from ferkit.faces._deps import cv2
+    from ferkit._deps import cv2
 
     out = []
     for c in items:

@@ -164,7 +164,7 @@ class _Fps:
 
 def open_window() -> None:
     """Open the live window, or raise FerkitError saying why it cannot be shown."""
-    from ferkit.faces._deps import cv2
+    from ferkit._deps import cv2
 
     cv = cv2()
     if sys.platform.startswith("linux") and not (
@@ -183,7 +183,7 @@ def open_window() -> None:
 
 
 def _show(result: FrameResult, fps: float | None) -> bool:
-    from ferkit.faces._deps import cv2
+    from ferkit._deps import cv2
 
     cv = cv2()
     cv.imshow(WINDOW, cv.cvtColor(result.plot(fps=fps), cv.COLOR_RGB2BGR))
@@ -192,7 +192,7 @@ def _show(result: FrameResult, fps: float | None) -> bool:
 
 
 def _close_window() -> None:
-    from ferkit.faces._deps import cv2
+    from ferkit._deps import cv2
 
     try:
         cv2().destroyWindow(WINDOW)

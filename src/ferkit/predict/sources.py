@@ -320,7 +320,7 @@ def open_capture(item: SourceItem):
     Raises:
         SourceError: The file or camera cannot be opened (OpenCV's own warnings are silenced).
     """
-    from ferkit.faces._deps import cv2
+    from ferkit._deps import cv2
 
     cv = cv2()
     with _quiet_opencv(cv):
@@ -353,7 +353,7 @@ class _quiet_opencv:  # noqa: N801 - used as a context manager
 
 
 def _capture_frames(item: SourceItem, cap, stride: int, max_frames: int | None) -> Iterator[Frame]:
-    from ferkit.faces._deps import cv2
+    from ferkit._deps import cv2
 
     cv = cv2()
     fps = float(cap.get(cv.CAP_PROP_FPS) or 0.0)

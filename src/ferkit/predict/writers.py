@@ -113,7 +113,7 @@ class VideoWriter:
         self._writer = None
 
     def write(self, frame_rgb: np.ndarray) -> None:
-        from ferkit.faces._deps import cv2
+        from ferkit._deps import cv2
 
         cv = cv2()
         if self._writer is None:
@@ -121,7 +121,7 @@ class VideoWriter:
         self._writer.write(cv.cvtColor(frame_rgb, cv.COLOR_RGB2BGR))
 
     def _open(self, width: int, height: int):
-        from ferkit.faces._deps import cv2
+        from ferkit._deps import cv2
 
         cv = cv2()
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """Build what the GPU campaign carries (issue #17): one xz file with the FER2013 faces, their FER2013 labels and
 their FER+ votes, and the teachers' logits on the training faces.
 
-    python benchmarks/gpu/campaign_data.py [--fer2013 ../shared/data/fer2013] [--ferplus ../shared/data/ferplus]
+    python release/gpu/campaign_data.py [--fer2013 ../shared/data/fer2013] [--ferplus ../shared/data/ferplus]
         [--out runs/campaign] [--teachers default,fast,git:7079c8c,git:15b28e2]
 
 - `faces.npz.xz`: images (the Kaggle JPEGs decoded, N×48×48 uint8: train, then public_test), fer7 (FER2013 label,

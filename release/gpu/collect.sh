@@ -2,8 +2,8 @@
 # Wait (at most SECONDS) for the runs under runs/gpu/ to end, then send back what is needed to ship them: the
 # logs, histories and curves of every run, and the best checkpoints of the runs named (a chosen subset keeps the
 # transfer under $OUT's limits), as a tar split into 15 MiB parts ($OUT/results.tar.part-*).
-#   bash benchmarks/gpu/collect.sh SECONDS RUN_NAME...     (RUN_NAME "auto-resnet": the better resnet18 run)
+#   bash release/gpu/collect.sh SECONDS RUN_NAME...     (RUN_NAME "auto-resnet": the better resnet18 run)
 set -u
-bash benchmarks/gpu/watch.sh "$1"
+bash release/gpu/watch.sh "$1"
 shift
-exec bash benchmarks/gpu/pack.sh "$@"
+exec bash release/gpu/pack.sh "$@"

@@ -4,7 +4,7 @@ A model trained with augmentation and mixup keeps BatchNorm running statistics o
 script recomputes them (cumulative average, dropout off) on the un-augmented `train` images, scores PublicTest
 before and after, and records both in benchmarks/RESULTS.md. Nothing is written next to the checkpoint.
 
-    python benchmarks/bn_recalibrate.py runs/gpu2/fer2013_resnet18_mixup_gpu/best.safetensors \
+    python studies/bn_recalibrate.py runs/gpu2/fer2013_resnet18_mixup_gpu/best.safetensors \
         --data ../shared/data/fer2013 [--flip]
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
 from _record import record  # noqa: E402
 
 

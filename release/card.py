@@ -88,8 +88,8 @@ def render_card(metrics: list[dict]) -> str:
     parts = [
         "# ferkit shipped models — model card\n",
         "Every figure below is read from the `<name>.metrics.json` file beside the weights, written by "
-        "`benchmarks/ship_model.py` (command recorded in each file). Regenerate this card with "
-        '`python -c "from ferkit.weights.card import write_model_card; write_model_card()"`.\n',
+        "`release/ship_model.py` (command recorded in each file). Regenerate this card with "
+        "`python release/card.py`.\n",
     ]
     for m in metrics:
         parts.append(_section(m))
@@ -175,3 +175,7 @@ def write_model_card(weights_dir: Path | None = None) -> Path:
     out = d / "MODEL_CARD.md"
     out.write_text(render_card(metrics))
     return out
+
+
+if __name__ == "__main__":
+    write_model_card()

@@ -2,7 +2,7 @@
 # Send back the logs, histories and curves of every run under runs/gpu/ and the best checkpoints of the runs
 # named ("auto-resnet": the better resnet18 run; "all": every run), as a tar split into 15 MiB parts
 # ($OUT/results.tar.part-*; runs/gpu/out when $OUT is unset).
-#   bash benchmarks/gpu/pack.sh RUN_NAME...
+#   bash release/gpu/pack.sh RUN_NAME...
 set -u
 out=${OUT:-runs/gpu/out}
 mkdir -p "$out"
@@ -10,7 +10,7 @@ files=()
 for name in "$@"; do
   case "$name" in
     all) files+=(runs/gpu/*/best.safetensors); continue ;;
-    auto-resnet) name=$(python3 benchmarks/gpu/best_run.py) || exit 1 ;;
+    auto-resnet) name=$(python3 release/gpu/best_run.py) || exit 1 ;;
   esac
   files+=("runs/gpu/$name/best.safetensors")
 done

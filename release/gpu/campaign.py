@@ -1,15 +1,15 @@
 """The GPU model campaign of issue #17, as ONE command inside one device call: every run side by side, results
 written to the output folder as they are produced.
 
-    python benchmarks/gpu/campaign.py run --faces runs/campaign/faces.npz.xz --teachers runs/campaign/teachers \
+    python release/gpu/campaign.py run --faces runs/campaign/faces.npz.xz --teachers runs/campaign/teachers \
         --budget 420 --out "$OUT" [--runs NAME,...] [--set KEY=VALUE ...] [--probe-steps 30]
-    python benchmarks/gpu/campaign.py prepare FACES DIR      # the two packed datasets only
+    python release/gpu/campaign.py prepare FACES DIR      # the two packed datasets only
 
-`prepare` turns faces.npz.xz (benchmarks/gpu/campaign_data.py) into two packed datasets: fer2013.npz (FER7
+`prepare` turns faces.npz.xz (release/gpu/campaign_data.py) into two packed datasets: fer2013.npz (FER7
 labels; train, public_test) and ferplus.npz (FER+ 8 classes from the votes: probability targets for train, the
 majority label for valid = PublicTest, FER+'s rules for dropping faces; only faces found among the FER+ PNGs).
 
-`run` prepares the data, times one epoch of every run (benchmarks/gpu/probe.py), gives every run the same epoch
+`run` prepares the data, times one epoch of every run (release/gpu/probe.py), gives every run the same epoch
 count so that all of them end within `budget` seconds side by side, starts them as `ferkit train` processes, and
 every `--every` seconds writes `progress.tar.gz` (logs, histories, configs, summaries) to the output folder. When
 the runs end, or at the budget plus a grace period, it stops them (each keeps its best checkpoint), saves the

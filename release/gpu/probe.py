@@ -1,7 +1,7 @@
 """Measure each config's seconds per training epoch on this machine and print the epoch counts that let all of
 them, trained side by side on one device, finish within a time budget.
 
-    python benchmarks/gpu/probe.py --budget 1140 --n-train 28709 configs/a.yaml configs/b.yaml ...
+    python release/gpu/probe.py --budget 1140 --n-train 28709 configs/a.yaml configs/b.yaml ...
 
 It times the trainer's own epoch function (augmentation, mixing, bf16 autocast and channels-last as the config
 and device say) on random uint8 faces, after a warm-up epoch, plus one validation pass. Runs that share a GPU are
@@ -29,7 +29,7 @@ from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
 from ferkit.train.loop import validate
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))  # _epoch
 from _epoch import random_epoch_data, timed_epoch  # noqa: E402
 
 

@@ -1,7 +1,7 @@
 """Ship a trained run as a packaged model: fp16 weights in src/ferkit/weights/, metrics.json, confusion matrix and
 MODEL_CARD.md, all measured here (nothing typed in by hand).
 
-    python benchmarks/ship_model.py runs/fer2013_vgg_gap_cpu --name default \
+    python release/ship_model.py runs/fer2013_vgg_gap_cpu --name default \
         --fer2013 ../shared/data/fer2013 --ckplus ../shared/data/ckplus48 [--device-note "CPU, 2 cores"]
 
 Measures: PublicTest accuracy of the fp32 and fp16 weights (fp16 is shipped only when equal within 0.1 point),
@@ -21,7 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # card
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
 from _record import machine  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -241,7 +242,7 @@ def main() -> None:
     }
     (WEIGHTS / f"{args.name}.metrics.json").write_text(json.dumps(metrics, indent=2))
     confusion_png(runs["none"].metrics, WEIGHTS / f"{args.name}_confusion.png")
-    from ferkit.weights.card import write_model_card
+    from card import write_model_card
 
     write_model_card(WEIGHTS)
     print(

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Wait until the runs under runs/gpu/ end or SECONDS pass, then print each run's last epochs and save the logs,
 # histories and summaries to $OUT (runs/gpu/out when $OUT is unset).
-#   bash benchmarks/gpu/watch.sh SECONDS
+#   bash release/gpu/watch.sh SECONDS
 set -u
 end=$(($(date +%s) + $1))
 out=${OUT:-runs/gpu/out}

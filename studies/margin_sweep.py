@@ -1,6 +1,6 @@
 """Accuracy of a trained model against the crop margin (0–30 %), to choose `ferkit.faces.align.DEFAULT_MARGIN`.
 
-    python benchmarks/margin_sweep.py --model runs/x/best.safetensors [--folder LABELLED_PHOTOS]
+    python studies/margin_sweep.py --model runs/x/best.safetensors [--folder LABELLED_PHOTOS]
         [--fer ../shared/data/fer2013] [--n 700] [--wild ../shared/data/wild] [--margins 0,0.05,...,0.3]
         [--detector yunet] [--no-record]
 
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
 from _record import record  # noqa: E402
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"

@@ -1,10 +1,10 @@
 """Score finished cross-validations again, fold by fold: each run alone and the mean of their probabilities.
 
-    python benchmarks/cv_ensemble.py runs/ckplus_cv/finetune runs/ckplus_cv_fast/finetune
+    python studies/cv_ensemble.py runs/ckplus_cv/finetune runs/ckplus_cv_fast/finetune
         [--data ../shared/data/ckplus48] [--tta none,flip] [--no-record]
 
 A table over `ferkit.evaluate.cv_ensemble.rescore_runs` (behind `ferkit cv-ensemble`; one scoring pass) for
-every test-time augmentation in `--tta`: each RUN (a `ferkit cv` / `benchmarks/ckplus_cv.py` run directory)
+every test-time augmentation in `--tta`: each RUN (a `ferkit cv` / `studies/ckplus_cv.py` run directory)
 rescored alone, then the equal-weight ensemble of all of them. The runs must share their folds (same data, K, grouping, fold seed);
 every fold's checkpoint was selected on its run's own hold-out of the training folds, and nothing — weight, run
 or TTA — is chosen on the test folds: every row is printed and recorded.
@@ -16,7 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
 from _record import record  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]

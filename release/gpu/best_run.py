@@ -1,6 +1,6 @@
 """Print the name of the run under runs/gpu/ whose history has the highest val_acc among those matching a glob.
 
-python3 benchmarks/gpu/best_run.py ["*resnet18*"]
+python3 release/gpu/best_run.py ["*resnet18*"]
 """
 
 import csv

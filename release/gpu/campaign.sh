@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The whole GPU campaign of issue #17 in ONE device call (at most 9 minutes): train the four campaign runs side by
-# side and write everything worth keeping to $OUT as it is produced (benchmarks/gpu/campaign.py).
+# side and write everything worth keeping to $OUT as it is produced (release/gpu/campaign.py).
 # Before the call, on the CPU machine:
-#   python benchmarks/gpu/campaign_data.py          # runs/campaign/faces.npz.xz (~50 MiB) + teachers/*.logits.npz
+#   python release/gpu/campaign_data.py          # runs/campaign/faces.npz.xz (~50 MiB) + teachers/*.logits.npz
 #   mkdir -p /tmp/w && mv src/ferkit/weights/*.safetensors src/ferkit/weights/*.onnx /tmp/w   # 64 MiB tree limit
-# Device call: run(command="bash benchmarks/gpu/campaign.sh", carry=["runs/campaign/faces.npz.xz",
+# Device call: run(command="bash release/gpu/campaign.sh", carry=["runs/campaign/faces.npz.xz",
 #   "runs/campaign/teachers"], timeout_s=600); then move the weights back. Unpack the results with
 #   cat weights.tar.part-* | tar x ; tar xzf progress.tar.gz
 # BUDGET (seconds, default 420) is the training time: preparing, probing, teacher logits and packing take the rest.
@@ -12,5 +12,5 @@ set -u
 export PYTHONPATH=$PWD/src PYTHONUNBUFFERED=1
 out=${OUT:-runs/campaign/out}
 nvidia-smi --query-gpu=name,memory.total --format=csv 2>/dev/null || echo "no nvidia-smi: running on the CPU"
-exec python3 benchmarks/gpu/campaign.py run --faces runs/campaign/faces.npz.xz --teachers runs/campaign/teachers \
+exec python3 release/gpu/campaign.py run --faces runs/campaign/faces.npz.xz --teachers runs/campaign/teachers \
   --budget "${BUDGET:-420}" --out "$out" "$@"
