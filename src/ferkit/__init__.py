@@ -17,6 +17,11 @@ _LAZY = {
     "list_models": "ferkit.models",
     "load_model": "ferkit.models",
     "load": "ferkit.predict",
+    "load_config": "ferkit.config",
+    "fit": "ferkit.train",
+    "evaluate": "ferkit.evaluate",
+    "cross_validate": "ferkit.evaluate",
+    "export_onnx": "ferkit.export",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -287,6 +287,25 @@ def load_config(path: str | Path | None = None, overrides: list[str] | None = No
     return config_from_dict(data, where)
 
 
+def default_run_dir(cfg: Config) -> Path:
+    """Where a run goes when no folder is named: runs/<config name>."""
+    return Path("runs") / cfg.name
+
+
+def load_run_config(
+    path: str | Path | None = None,
+    overrides: list[str] | None = None,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+) -> Config:
+    """The recipe of a training run: `path` (None: the defaults) with `overrides`. When resuming a run with no
+    config named, the run's own config.yaml, so a resume continues the recipe it was started with."""
+    if path is None and resume and run_dir is not None:
+        saved = Path(run_dir) / "config.yaml"
+        path = saved if saved.is_file() else None
+    return load_config(path, overrides)
+
+
 def _apply_override(data: dict, item: str) -> None:
     if "=" not in item:
         raise ConfigError(f"override {item!r} must look like section.key=value (e.g. optim.lr=0.05)")

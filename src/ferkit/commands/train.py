@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from ferkit.commands._common import add_overrides
 
 
@@ -26,18 +24,12 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    from ferkit.config import load_config
+    from ferkit.config import load_run_config
     from ferkit.train import fit
 
-    config = args.config
-    if config is None and args.resume and args.run_dir:
-        saved = Path(args.run_dir) / "config.yaml"
-        config = saved if saved.is_file() else None  # resume the run with the recipe it was started with
-    cfg = load_config(config, args.overrides)
-    run_dir = args.run_dir or f"runs/{cfg.name}"
     fit(
-        cfg,
-        run_dir,
+        load_run_config(args.config, args.overrides, args.run_dir, args.resume),
+        args.run_dir,
         data_path=args.data,
         resume=args.resume,
         exist_ok=args.exist_ok,

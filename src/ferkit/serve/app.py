@@ -220,30 +220,22 @@ def check_outputs(recognizer) -> None:
     recognizer.classify(np.full((1, s, s), 128, np.uint8))
 
 
-def app_from_env():
-    """App factory for `uvicorn --factory` with several workers: settings come from FERKIT_SERVE_* variables."""
+def app_from_settings(settings):
+    """The app `ferkit serve` runs: the settings checked, the model loaded and its outputs checked once."""
     import ferkit
 
-    max_side = os.environ.get("FERKIT_SERVE_MAX_SIDE")
-    rec = ferkit.load(
-        os.environ.get("FERKIT_SERVE_MODEL") or None,
-        detector=os.environ.get("FERKIT_SERVE_DETECTOR") or None,
-        max_side=int(max_side) if max_side else None,
-    )
+    settings.check()
+    rec = ferkit.load(settings.model, detector=settings.detector, max_side=settings.max_side)
     check_outputs(rec)
-    limits = Limits(
-        max_upload_bytes=int(float(os.environ.get("FERKIT_SERVE_MAX_UPLOAD_MB", "10")) * 1024 * 1024),
-        max_pending=int(os.environ.get("FERKIT_SERVE_MAX_PENDING", "8")),
-        read_timeout_s=(idle := float(os.environ.get("FERKIT_SERVE_READ_TIMEOUT", "20"))),
-        read_total_s=max(120.0, 6 * idle),
-        max_reading=int(os.environ.get("FERKIT_SERVE_MAX_READING", "32")),
-    )
-    key_env = os.environ.get("FERKIT_SERVE_API_KEY_ENV")
-    if key_env and not os.environ.get(key_env):
-        raise RuntimeError(
-            f"FERKIT_SERVE_API_KEY_ENV names {key_env}, which is not set: refusing to serve without a key"
-        )
-    cors = [o for o in os.environ.get("FERKIT_SERVE_CORS", "").split(",") if o]
-    return create_app(
-        rec, limits, api_key=os.environ.get(key_env) if key_env else None, cors_origins=cors or None
-    )
+    return create_app(rec, settings.limits(), settings.api_key(), list(settings.cors_origins) or None)
+
+
+def app_from_env():
+    """App factory for `uvicorn --factory` with several workers: the settings come as JSON in FERKIT_SERVE_SETTINGS
+    (written by `ferkit serve`)."""
+    from ferkit.serve.settings import SETTINGS_ENV, ServeSettings
+
+    text = os.environ.get(SETTINGS_ENV)
+    if not text:
+        raise RuntimeError(f"{SETTINGS_ENV} is not set: start the service with `ferkit serve`")
+    return app_from_settings(ServeSettings.from_json(text))

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.config import Config, check_config, config_to_dict, save_config, teacher_paths
+from ferkit.config import Config, check_config, config_to_dict, default_run_dir, save_config, teacher_paths
 from ferkit.data import FerDataset
 from ferkit.errors import TrainingError
 from ferkit.models import save_checkpoint
@@ -102,7 +102,7 @@ def _mode(cfg: Config) -> str:
 
 def fit(
     cfg: Config,
-    run_dir: str | Path,
+    run_dir: str | Path | None = None,
     *,
     data_path: str | None = None,
     train: FerDataset | None = None,
@@ -117,7 +117,8 @@ def fit(
 
     Args:
         cfg: the resolved config (see `ferkit.config.load_config`).
-        run_dir: output folder (history.csv, curves.png, config.yaml, best/last checkpoints, state, summary).
+        run_dir: output folder (history.csv, curves.png, config.yaml, best/last checkpoints, state, summary);
+            None: runs/<config name>.
         data_path: dataset path, overriding `cfg.data.path`.
         train, val: ready datasets (cross-validation passes its folds) instead of loading `cfg.data`.
         resume: continue from `run_dir/last_state.safetensors` exactly where the last finished epoch ended.
@@ -127,9 +128,8 @@ def fit(
         quiet: no progress bars or prints.
     """
     check_config(cfg)  # a Config built in Python skips load_config: name a bad value before any work
-    run = _set_up(
-        cfg, Path(run_dir), data_path, train, val, resume, exist_ok, init_from, freeze_features, quiet
-    )
+    run_dir = Path(run_dir) if run_dir is not None else default_run_dir(cfg)
+    run = _set_up(cfg, run_dir, data_path, train, val, resume, exist_ok, init_from, freeze_features, quiet)
     state, history = _resume(run) if resume else (RunState(), [])
     if run.main:
         _keep_earlier_config(run.run_dir, run.cfg, state.epoch, run.log)
