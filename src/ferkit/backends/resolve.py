@@ -17,7 +17,7 @@ import os
 import platform
 from pathlib import Path
 
-from ferkit.errors import ModelError
+from ferkit.errors import ModelError, did_you_mean
 from ferkit.weights import DEFAULT_MODEL, WEIGHTS_DIR, is_model_name, shipped_file, shipped_models
 
 INT8_SUFFIX = ".int8.onnx"
@@ -70,7 +70,8 @@ def resolve_model_path(model: str | os.PathLike | None, prefer_int8: bool = Fals
 def _no_shipped_model(text: str) -> str:
     have = shipped_models() if weights_dir() == WEIGHTS_DIR else []
     msg = (
-        f"no shipped model {text!r}: {weights_dir() / (text + '.safetensors')} is not installed "
+        f"no shipped model {text!r}{did_you_mean(text, have)}: {weights_dir() / (text + '.safetensors')} is not "
+        "installed "
         f"(shipped models here: {', '.join(have) if have else 'none'}). "
         "Pass a trained checkpoint or an ONNX file instead, e.g. ferkit.load('runs/x/best.safetensors') "
         "or `ferkit predict PHOTO --model runs/x/best.safetensors`."
