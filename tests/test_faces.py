@@ -1,4 +1,4 @@
-"""Face detection (registry, yunet, haar, none) and FER2013-style alignment / cropping."""
+"""Face detection (registry, yunet, mtcnn, haar, none) and FER2013-style alignment / cropping."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from ferkit.faces.align import FER_EYE_Y
 from ferkit.imageio import open_image, to_rgb
 from ferkit.models import DataConfig
 
-REAL = [n for n in ("yunet", "haar") if unavailable_reason(n) is None]
+REAL = [n for n in ("yunet", "mtcnn", "haar") if unavailable_reason(n) is None]
+LANDMARKS = [n for n in ("yunet", "mtcnn") if n in REAL]  # detectors that give five landmarks
 
 
 @pytest.fixture(scope="module")
@@ -54,6 +55,35 @@ def test_registry_lists_every_detector_and_prefers_yunet():
     assert get_detector("none").name == "none"
 
 
+def test_without_yuface_the_default_is_mtcnn_not_haar(monkeypatch):
+    """On CPython 3.12+ (no yuface wheel) users still get landmarks: simulated by hiding yuface."""
+    from ferkit.cli import main
+
+    monkeypatch.setitem(__import__("sys").modules, "yuface", None)  # import yuface -> ImportError
+    unavailable_reason.cache_clear()
+    try:
+        assert unavailable_reason("yunet") is not None
+        if unavailable_reason("mtcnn") is None:
+            assert default_detector() == "mtcnn"
+            assert get_detector().name == "mtcnn"
+            from ferkit.faces import default_reason
+
+            assert default_reason().startswith("in use: mtcnn") and "yunet (" in default_reason()
+            assert main(["detectors"]) == 0
+    finally:
+        unavailable_reason.cache_clear()
+
+
+@pytest.mark.skipif("mtcnn" not in REAL, reason="onnxruntime or OpenCV is not installed")
+def test_mtcnn_ships_its_weights_and_names_a_broken_install(monkeypatch, tmp_path):
+    from ferkit.faces import mtcnn
+
+    assert {p.name for p in mtcnn.WEIGHTS.glob("*.onnx")} == {"pnet.onnx", "rnet.onnx", "onet.onnx"}
+    assert (mtcnn.WEIGHTS / "LICENSE").read_text().count("MIT License") >= 1
+    monkeypatch.setattr(mtcnn, "WEIGHTS", tmp_path)
+    assert "pnet.onnx, rnet.onnx, onet.onnx missing" in mtcnn._needs_weights()
+
+
 def test_unknown_detector_is_a_clear_error():
     with pytest.raises(DetectorError, match=r"unknown detector 'yunt'.*did you mean 'yunet'"):
         get_detector("yunt")
@@ -77,7 +107,7 @@ def test_astronaut_has_exactly_one_face(name):
     face = faces[0]
     assert iou(face.box, ASTRONAUT_FACE) > 0.5
     assert 0.0 < face.score <= 1.0
-    if name == "yunet":
+    if name in LANDMARKS:
         assert face.landmarks is not None and len(face.landmarks) == 5
         (lx, ly), (rx, ry) = face.eyes
         x, y, w, h = face.box
@@ -140,6 +170,32 @@ def test_default_detector_finds_faces_in_real_photos(wild, photo, expected):
 @pytest.mark.parametrize("photo", ["dogs.jpg", "no-faces.jpg"])
 def test_default_detector_finds_no_face_in_photos_without_people(wild, photo):
     assert get_detector().detect(_wild_rgb(wild, photo)) == []
+    for name in LANDMARKS:
+        assert get_detector(name).detect(_wild_rgb(wild, photo)) == [], name
+
+
+@pytest.mark.parametrize("name", LANDMARKS)
+def test_landmark_detectors_find_the_hand_boxed_faces_with_eyes_inside(wild, name):
+    """At least 17 of the 18 boxes of training.xml hold the centre of a detected face; no false boxes; every face
+    has its eyes inside its box, the image's left eye first."""
+    root = ET.parse(wild / "training.xml").getroot()
+    hits = total = false = 0
+    for image in root.iter("image"):
+        faces = get_detector(name).detect(_wild_rgb(wild, image.get("file")))
+        boxes = [tuple(int(b.get(k)) for k in ("left", "top", "width", "height")) for b in image.iter("box")]
+        total += len(boxes)
+        hits += sum(any(_centre_in(f, b) for f in faces) for b in boxes)
+        false += sum(not any(_centre_in(f, b) for b in boxes) for f in faces)
+        for f in faces:
+            (lx, ly), (rx, ry) = f.eyes
+            x, y, w, h = f.box
+            assert x <= lx < rx <= x + w and y <= min(ly, ry) and max(ly, ry) <= y + h
+    assert hits >= 17 and total == 18 and false == 0
+
+
+def _centre_in(face: Face, box) -> bool:
+    x, y, w, h = box
+    return x <= face.box[0] + face.box[2] / 2 <= x + w and y <= face.box[1] + face.box[3] / 2 <= y + h
 
 
 @pytest.mark.skipif("haar" not in REAL, reason="no OpenCV Haar cascade")

@@ -14,7 +14,7 @@ def register(sub) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     from ferkit._table import format_table
-    from ferkit.faces import detector_table
+    from ferkit.faces import default_reason, detector_table
 
     rows = detector_table()
     if args.json:
@@ -29,4 +29,5 @@ def _run(args: argparse.Namespace) -> int:
         for r in rows
     ]
     print(format_table(["detector", "available", "description"], table))
+    print(default_reason())
     return 0

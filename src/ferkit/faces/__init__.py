@@ -6,10 +6,11 @@ when a detector is built or checked.
 
 from __future__ import annotations
 
-from ferkit.faces import haar, none, yunet  # noqa: F401  (registers the detectors)
+from ferkit.faces import haar, mtcnn, none, yunet  # noqa: F401  (registers the detectors)
 from ferkit.faces._registry import (
     DetectorError,
     default_detector,
+    default_reason,
     detector_table,
     get_detector,
     list_detectors,
@@ -28,6 +29,7 @@ __all__ = [
     "crop_face",
     "crop_faces",
     "default_detector",
+    "default_reason",
     "detector_table",
     "face_square",
     "get_detector",

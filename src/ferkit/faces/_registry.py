@@ -88,6 +88,19 @@ def default_detector() -> str:
     raise DetectorError(f"no face detector is available ({reasons}); pip install 'ferkit[faces]'")
 
 
+def default_reason() -> str:
+    """One sentence: which detector `get_detector()` uses here and why (the better ones it skipped, and their
+    reasons)."""
+    try:
+        chosen = default_detector()
+    except DetectorError as exc:
+        return str(exc)
+    order = [n for n in list_detectors() if n != "none"]
+    skipped = [f"{n} ({unavailable_reason(n)})" for n in order[: order.index(chosen)]]
+    why = f"skipped, being unavailable: {'; '.join(skipped)}" if skipped else "the first choice"
+    return f"in use: {chosen}, the first available of {', '.join(order)}; {why}"
+
+
 def get_detector(name: str | Detector | None = None, **kwargs: object) -> Detector:
     """Build a detector by name (None: the default), passing `kwargs` (min_face, threshold, max_side, ...).
 

@@ -106,11 +106,27 @@ def set_yuface_threads(threads: int) -> bool:
     return True
 
 
+def _yuface_missing() -> str | None:
+    """Why yunet cannot run here: yuface publishes wheels for CPython 3.11 only (and no source distribution)."""
+    try:
+        import yuface  # noqa: F401
+    except ImportError:
+        import sys
+
+        if sys.version_info[:2] != (3, 11):
+            return (
+                f"yuface has wheels for CPython 3.11 only, this is {sys.version_info[0]}.{sys.version_info[1]}; "
+                "mtcnn gives boxes, scores and landmarks here"
+            )
+        return "yuface is not installed; pip install 'ferkit[faces]'"
+    return None
+
+
 @register_detector(
     "yunet",
-    description="libfacedetection YuNet via the yuface wheel: boxes, scores, 5 landmarks (default)",
-    requires=("yuface",),
+    description="libfacedetection YuNet via the yuface wheel (CPython 3.11): boxes, scores, 5 landmarks",
     priority=0,
+    check=_yuface_missing,
 )
 class YuNetDetector(Detector):
     """YuNet (libfacedetection). Scores are the network's confidence / 100.
