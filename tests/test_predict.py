@@ -18,7 +18,7 @@ from ferkit.faces import iou
 from ferkit.labels import FER7
 from ferkit.predict import FrameResult, NoFaceError, Recognizer, iter_frames, load, parse_source
 from ferkit.predict.run import format_result, run_predict
-from ferkit.predict.track import IouTracker
+from ferkit.predict.track import Tracker
 
 
 @pytest.fixture(scope="module")
@@ -272,14 +272,15 @@ def test_faces_of_many_frames_share_one_forward_pass(ckpt, video):
 
 def test_smoothing_tracks_faces_across_frames(ckpt, video):
     results = load(ckpt, smooth=0.6).predict(video)
-    assert {r.faces[0].track for r in results} == {0}
-    tracker = IouTracker(0.5)
-    ids, p = tracker.update([(0, 0, 10, 10)], np.array([[1.0, 0.0]]))
-    ids2, p2 = tracker.update([(1, 0, 10, 10), (50, 50, 10, 10)], np.array([[0.0, 1.0], [0.2, 0.8]]))
-    assert ids == [0] and ids2 == [0, 1]
+    assert {r.faces[0].track for r in results} == {1}
+    assert {r.faces[0].track for r in load(ckpt).predict(video)} == {1}  # tracked without smoothing too
+    tracker = Tracker(0.5)
+    ids, p = tracker.update(0, [(0, 0, 10, 10)], np.array([[1.0, 0.0]]))
+    ids2, p2 = tracker.update(1, [(1, 0, 10, 10), (50, 50, 10, 10)], np.array([[0.0, 1.0], [0.2, 0.8]]))
+    assert ids == [1] and ids2 == [1, 2]
     assert np.allclose(p2, [[0.5, 0.5], [0.2, 0.8]])
     with pytest.raises(FerkitError, match="alpha"):
-        IouTracker(1.5)
+        Tracker(1.5)
 
 
 def test_annotated_video_is_written_at_the_source_fps(rec, video, tmp_path):

@@ -50,7 +50,8 @@ def annotate(
         x, y, bw, bh = (int(v) for v in face.box)
         col = colour(face.label)
         cv.rectangle(out, (x, y), (x + bw, y + bh), col, thick)
-        _label(out, f"{face.label} {face.confidence:.0%}", (x, y), col, unit, thick)
+        who = f"#{face.track} " if face.track is not None else ""
+        _label(out, f"{who}{face.label} {face.confidence:.0%}", (x, y), col, unit, thick)
     if bars:  # after every box, so that a panel never hides another face's box
         for face in faces:
             _bars(out, face, boxes, unit)

@@ -12,7 +12,7 @@ from ferkit.errors import FerkitError
 from ferkit.faces import DEFAULT_MARGIN, Detector, Face, crop_face, get_detector
 from ferkit.predict.results import FaceResult, FrameResult
 from ferkit.predict.sources import Frame, array_to_rgb, iter_frames
-from ferkit.predict.track import IouTracker
+from ferkit.predict.track import DEFAULT_GAP_S, Tracker, gap_frames
 from ferkit.probs import softmax
 
 
@@ -44,6 +44,8 @@ class Recognizer:
             shrunk to it first, so faces under ~25 px after shrinking are missed: raise it for small faces in
             big photos (detection time grows with the pixels).
         smooth: Temporal smoothing of video probabilities, alpha in [0, 1): weight of the past (0 = off).
+        track_gap: Seconds a video face track survives without a detection (`ferkit.predict.track`); a face
+            away for longer gets a new track id.
         tta: Test-time augmentation of the backend ("none", "flip", "tencrop").
         batch_size: Most crops per forward pass.
         frames_per_batch: Video frames decoded and detected before one forward pass (webcams use 1).
@@ -58,6 +60,7 @@ class Recognizer:
         min_face: int | None = None,
         max_side: int | None = None,
         smooth: float = 0.0,
+        track_gap: float = DEFAULT_GAP_S,
         tta: str = "none",
         batch_size: int = 64,
         frames_per_batch: int = 8,
@@ -68,9 +71,12 @@ class Recognizer:
         self.detector = get_detector(detector, **{k: int(v) for k, v in options.items() if v is not None})
         if margin < 0 or margin > 2:
             raise FerkitError(f"margin must be between 0 and 2 (a fraction of the face size), got {margin}")
-        IouTracker(smooth)  # validates alpha
+        if not track_gap > 0:
+            raise FerkitError(f"track_gap must be a positive number of seconds, got {track_gap}")
+        Tracker(smooth)  # validates alpha
         self.margin = float(margin)
         self.smooth = float(smooth)
+        self.track_gap = float(track_gap)
         from ferkit.backends.base import check_batch_size, check_tta
 
         check_tta(tta)
@@ -146,7 +152,7 @@ class Recognizer:
             SourceError: The source cannot be opened (raised at the first `next`).
             NoFaceError: `require_face=True` and a readable frame has no face.
         """
-        trackers: dict[str, IouTracker] = {}
+        trackers: dict[str, Tracker] = {}
         batch: list[Frame] = []
         for frame in iter_frames(source, stride=stride, max_frames=max_frames):
             batch.append(frame)
@@ -158,9 +164,7 @@ class Recognizer:
 
     # ------------------------------------------------------------------------------------------------ internals
 
-    def _run(
-        self, frames: list[Frame], trackers: dict[str, IouTracker], keep: bool | None
-    ) -> list[FrameResult]:
+    def _run(self, frames: list[Frame], trackers: dict[str, Tracker], keep: bool | None) -> list[FrameResult]:
         from ferkit._deps import cv2
 
         bad_input = (FerkitError, ValueError, cv2().error)
@@ -181,7 +185,7 @@ class Recognizer:
         return [self._result(p, probs, trackers, keep) for p in pending]
 
     def _result(
-        self, p: _Pending, probs: np.ndarray, trackers: dict[str, IouTracker], keep: bool | None
+        self, p: _Pending, probs: np.ndarray, trackers: dict[str, Tracker], keep: bool | None
     ) -> FrameResult:
         frame = p.frame
         if p.error is None and not p.faces and self.require_face:
@@ -190,9 +194,11 @@ class Recognizer:
         k = frame.size[0] / frame.image.shape[1] if frame.ok and frame.size else 1.0
         faces = [_to_original(f, k) for f in p.faces]
         tracks: list[int | None] = [None] * len(faces)
-        if self.smooth > 0 and frame.kind in ("video", "webcam") and faces:
-            tracker = trackers.setdefault(frame.source, IouTracker(self.smooth))
-            tracks, mine = tracker.update([f.box for f in faces], mine)
+        if frame.kind in ("video", "webcam") and p.error is None:
+            tracker = trackers.get(frame.source)
+            if tracker is None:
+                tracker = trackers[frame.source] = Tracker(self.smooth, gap_frames(frame.fps, self.track_gap))
+            tracks, mine = tracker.update(frame.index, [f.box for f in faces], mine)
         names = self.labels
         results = [
             FaceResult(

@@ -23,7 +23,8 @@ class FaceResult:
         label: The most probable class.
         probs: Probability of every class, in the model's label order.
         landmarks: Five (x, y) points (eyes, nose, mouth corners) when the detector gives them, else None.
-        track: Track id when temporal smoothing is on (the same face across frames), else None.
+        track: In a video or webcam stream, the face's track id: the same person keeps it from frame to frame
+            (numbered from 1; see `ferkit.predict.track`). None for still images.
     """
 
     box: tuple[int, int, int, int]
@@ -46,9 +47,8 @@ class FaceResult:
             "label": self.label,
             "probs": {k: round(float(v), 6) for k, v in self.probs.items()},
             "landmarks": [[round(x, 1), round(y, 1)] for x, y in self.landmarks] if self.landmarks else None,
+            "track": self.track,
         }
-        if self.track is not None:
-            d["track"] = self.track
         return d
 
 

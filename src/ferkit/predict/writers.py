@@ -77,8 +77,8 @@ class JsonWriter(_StagedFile):
 
 
 class CsvWriter(_StagedFile):
-    """One row per face: source, frame, timestamp, face, x, y, w, h, score, label, confidence, p_<class>...,
-    error. A frame without a face (or that failed) still gets one row, with the face columns empty, so a video
+    """One row per face: source, frame, timestamp, face, track, x, y, w, h, score, label, confidence,
+    p_<class>..., error (`track` is empty for still images). A frame without a face (or that failed) still gets one row, with the face columns empty, so a video
     has a row for every frame.
     """
 
@@ -86,17 +86,31 @@ class CsvWriter(_StagedFile):
         super().__init__(path, "--csv", newline="")
         self.labels = list(labels)
         self._w = csv.writer(self._f)
-        fields = ["source", "frame", "timestamp", "face", "x", "y", "w", "h", "score", "label", "confidence"]
+        fields = [
+            "source",
+            "frame",
+            "timestamp",
+            "face",
+            "track",
+            "x",
+            "y",
+            "w",
+            "h",
+            "score",
+            "label",
+            "confidence",
+        ]
         self._w.writerow([*fields, *(f"p_{n}" for n in self.labels), "error"])
 
     def write(self, result: FrameResult) -> None:
         ts = "" if result.timestamp is None else f"{result.timestamp:.4f}"
         head = [result.source, result.frame, ts]
         if not result.faces:
-            self._w.writerow(head + [""] * (8 + len(self.labels)) + [result.error or ""])
+            self._w.writerow(head + [""] * (9 + len(self.labels)) + [result.error or ""])
         for i, face in enumerate(result.faces):
             probs = [f"{face.probs.get(n, 0.0):.6f}" for n in self.labels]
-            row = [i, *face.box, f"{face.score:.4f}", face.label, f"{face.confidence:.6f}", *probs, ""]
+            track = "" if face.track is None else face.track
+            row = [i, track, *face.box, f"{face.score:.4f}", face.label, f"{face.confidence:.6f}", *probs, ""]
             self._w.writerow(head + row)
 
 
