@@ -46,3 +46,41 @@ def write_video(path: Path, frames: int = 10, fps: float = 12.0, size: tuple[int
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()
     return path
+
+
+PEOPLE_FACE = (80, 110)  # w, h of each pasted face
+
+
+def people_frames(frames: int = 75, size: tuple[int, int] = (480, 320)):
+    """Frames of a scene with two people (the astronaut's face pasted twice) and where each face is.
+
+    Person "A" walks right along the top and leaves the picture for frames 20–29; person "B" walks left lower
+    down, so the two cross around frame 39 (B passes in front of A, hiding A's chin). Yields (RGB frame,
+    {person: (x, y, w, h)} of the faces drawn in it).
+    """
+    import cv2
+
+    face = cv2.resize(astronaut()[40:300, 130:320], PEOPLE_FACE, interpolation=cv2.INTER_AREA)
+    w, h = PEOPLE_FACE
+    for i in range(frames):
+        img = np.full((size[1], size[0], 3), 90, np.uint8)
+        where = {"A": (10 + 5 * i, 20, w, h), "B": (size[0] - w - 10 - 5 * i, 60, w, h)}
+        if 20 <= i < 30:
+            del where["A"]
+        for x, y, _, _ in where.values():
+            img[y : y + h, x : x + w] = face
+        yield img, where
+
+
+def write_people_video(path: Path, fps: float = 25.0, frames: int = 75) -> tuple[Path, list[dict]]:
+    """`people_frames` as an MJPG .avi; returns (path, the per-frame {person: box} ground truth)."""
+    import cv2
+
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (480, 320))
+    assert writer.isOpened()
+    truth = []
+    for img, where in people_frames(frames):
+        writer.write(cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        truth.append(where)
+    writer.release()
+    return path, truth

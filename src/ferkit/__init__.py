@@ -22,6 +22,8 @@ _LAZY = {
     "evaluate": "ferkit.evaluate",
     "cross_validate": "ferkit.evaluate",
     "export_onnx": "ferkit.export",
+    "summarize": "ferkit.predict.summary",
+    "results_to_frame": "ferkit.predict.table",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -29,6 +29,26 @@ def register(sub) -> None:
     )
     p.add_argument("--json", metavar="FILE", help="write all results as a JSON list")
     p.add_argument("--csv", metavar="FILE", help="write one CSV row per face")
+    p.add_argument(
+        "--summary",
+        metavar="FILE",
+        help="videos: one row per person (track) with time on screen, dominant emotion, mean probabilities and "
+        "share of time per emotion; JSON for .json, else CSV",
+    )
+    p.add_argument(
+        "--timeline", metavar="DIR", help="videos: one PNG per video, each person's emotions over time"
+    )
+    p.add_argument(
+        "--report",
+        metavar="DIR",
+        help="videos: an HTML report (timeline, summary table, snapshots per person)",
+    )
+    p.add_argument(
+        "--track-gap",
+        type=float,
+        metavar="S",
+        help="seconds a person's track survives without a detection (default 0.5); away longer means a new id",
+    )
     p.add_argument("--show", action="store_true", help="live window with FPS (needs a display; q quits)")
     p.add_argument("--min-face", type=int, metavar="PX", help="ignore faces smaller than PX pixels")
     p.add_argument(
@@ -67,8 +87,9 @@ def _run(args: argparse.Namespace) -> int:
     from ferkit.predict.run import run_predict
 
     options = {"min_face": args.min_face, "max_side": args.max_side, "smooth": args.smooth, "tta": args.tta}
-    if args.margin is not None:
-        options["margin"] = args.margin
+    for key in ("margin", "track_gap"):
+        if getattr(args, key) is not None:
+            options[key] = getattr(args, key)
     recognizer = load(args.model, args.detector, **options)
     source = args.source[0] if len(args.source) == 1 else list(args.source)
     summary = run_predict(
@@ -81,6 +102,9 @@ def _run(args: argparse.Namespace) -> int:
         print_fn=None if args.quiet else print,
         stride=args.stride,
         max_frames=args.max_frames,
+        summary_path=args.summary,
+        timeline_dir=args.timeline,
+        report_dir=args.report,
     )
     if not args.quiet:
         extra = f", {len(summary.errors)} unreadable" if summary.errors else ""

@@ -98,6 +98,12 @@ class FrameResult:
             "error": self.error,
         }
 
+    def to_pandas(self):
+        """This frame's faces as a pandas DataFrame, one row per face (see `ferkit.predict.table`)."""
+        from ferkit.predict.table import results_to_frame
+
+        return results_to_frame([self])
+
     def plot(self, bars: bool = True, fps: float | None = None) -> np.ndarray:
         """The frame as an RGB uint8 array with boxes, labels with confidence, and probability bars.
 

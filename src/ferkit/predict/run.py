@@ -50,6 +50,9 @@ def run_predict(
     print_fn: Callable[[str], None] | None = print,
     stride: int = 1,
     max_frames: int | None = None,
+    summary_path: str | Path | None = None,
+    timeline_dir: str | Path | None = None,
+    report_dir: str | Path | None = None,
 ) -> RunSummary:
     """Run a recognizer over a source and send every result to the requested outputs as it comes.
 
@@ -65,6 +68,8 @@ def run_predict(
         print_fn: Called with one line per face; None prints nothing. Errors go to stderr either way.
         stride: Keep every `stride`-th video frame.
         max_frames: Stop each video / webcam after this many frames.
+        summary_path, timeline_dir, report_dir: Per-person outputs for videos (`ferkit.predict.people`): a
+            JSON/CSV summary per track, a timeline PNG per video, an HTML report.
 
     Raises:
         SourceError: The source cannot be opened.
@@ -72,15 +77,15 @@ def run_predict(
     """
     from ferkit.predict.writers import AnnotatedSaver, input_file_ids
 
-    inputs = input_file_ids(source) if (save or json_path or csv_path) else set()
-    _refuse_inputs_as_outputs(inputs, {"--json": json_path, "--csv": csv_path})
+    files = {"--json": json_path, "--csv": csv_path, "--summary": summary_path}
+    inputs = input_file_ids(source) if (save or any(files.values())) else set()
+    _refuse_inputs_as_outputs(inputs, files)
     if show:
         open_window()
     saver = AnnotatedSaver(save, stride=stride, inputs=inputs) if save else None
-    sinks = _open_sinks(json_path, csv_path, recognizer.labels)
-    summary = RunSummary()
-    keep = bool(save or show)
-    clock = _Fps()
+    sinks = _open_sinks(json_path, csv_path, recognizer.labels, (summary_path, timeline_dir, report_dir))
+    summary, clock = RunSummary(), _Fps()
+    keep = bool(save or show or report_dir)
     failed = True
     try:
         for result in recognizer.stream(source, keep_images=keep, stride=stride, max_frames=max_frames):
@@ -101,7 +106,7 @@ def _close_outputs(sinks: list, saver, summary: RunSummary, commit: bool) -> Non
     for sink in sinks:
         sink.close(commit=commit)
         if commit:
-            summary.written.append(sink.path)
+            summary.written += getattr(sink, "written", None) or [sink.path]
     if saver is not None:
         saver.close()
         summary.written += saver.written
@@ -131,8 +136,10 @@ def _refuse_inputs_as_outputs(inputs: set, outputs: dict) -> None:
             raise FerkitError(f"{flag} {path}: that is one of the inputs; write the results to another file")
 
 
-def _open_sinks(json_path, csv_path, labels) -> list:
-    """The staged --json / --csv writers; if one cannot be opened, the others are discarded."""
+def _open_sinks(json_path, csv_path, labels, people: tuple) -> list:
+    """The staged --json / --csv writers and the per-person writer (`people`: summary, timeline and report
+    paths); if one cannot be opened, the others are discarded."""
+    from ferkit.predict.people import PeopleWriter
     from ferkit.predict.writers import CsvWriter, JsonWriter
 
     sinks: list = []
@@ -141,6 +148,8 @@ def _open_sinks(json_path, csv_path, labels) -> list:
             sinks.append(JsonWriter(json_path))
         if csv_path:
             sinks.append(CsvWriter(csv_path, labels))
+        if any(people):
+            sinks.append(PeopleWriter(*people))
     except BaseException:
         for sink in sinks:
             sink.close(commit=False)

@@ -54,7 +54,7 @@ class Tracker:
         max_centre: Centre distance, in face sizes, that allows a match without overlap (fast motion).
     """
 
-    def __init__(self, alpha: float = 0.0, max_gap: int = 15, min_iou: float = 0.2, max_centre: float = 0.75):
+    def __init__(self, alpha: float = 0.0, max_gap: int = 15, min_iou: float = 0.2, max_centre: float = 1.0):
         if not 0.0 <= alpha < 1.0:
             raise FerkitError(f"smoothing alpha must be in [0, 1), got {alpha}")
         if max_gap < 1:

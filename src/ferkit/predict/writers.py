@@ -77,41 +77,36 @@ class JsonWriter(_StagedFile):
 
 
 class CsvWriter(_StagedFile):
-    """One row per face: source, frame, timestamp, face, track, x, y, w, h, score, label, confidence,
-    p_<class>..., error (`track` is empty for still images). A frame without a face (or that failed) still gets one row, with the face columns empty, so a video
-    has a row for every frame.
+    """One row per face (`ferkit.predict.table`): source, frame, timestamp, face, track, x, y, w, h, score, label,
+    confidence, p_<class>..., error. A frame without a face (or that failed) still gets one row, with the face
+    columns empty, so a video has a row for every frame; `track` is empty for still images.
     """
 
     def __init__(self, path: str | Path, labels: tuple[str, ...] | list[str]) -> None:
+        from ferkit.predict.table import columns
+
         super().__init__(path, "--csv", newline="")
         self.labels = list(labels)
         self._w = csv.writer(self._f)
-        fields = [
-            "source",
-            "frame",
-            "timestamp",
-            "face",
-            "track",
-            "x",
-            "y",
-            "w",
-            "h",
-            "score",
-            "label",
-            "confidence",
-        ]
-        self._w.writerow([*fields, *(f"p_{n}" for n in self.labels), "error"])
+        self._columns = columns(self.labels)
+        self._w.writerow(self._columns)
 
     def write(self, result: FrameResult) -> None:
-        ts = "" if result.timestamp is None else f"{result.timestamp:.4f}"
-        head = [result.source, result.frame, ts]
-        if not result.faces:
-            self._w.writerow(head + [""] * (9 + len(self.labels)) + [result.error or ""])
-        for i, face in enumerate(result.faces):
-            probs = [f"{face.probs.get(n, 0.0):.6f}" for n in self.labels]
-            track = "" if face.track is None else face.track
-            row = [i, track, *face.box, f"{face.score:.4f}", face.label, f"{face.confidence:.6f}", *probs, ""]
-            self._w.writerow(head + row)
+        from ferkit.predict.table import face_rows
+
+        for row in face_rows(result, self.labels):
+            self._w.writerow([_cell(k, row[k]) for k in self._columns])
+
+
+def _cell(key: str, value) -> str:
+    """How the CSV writes a value: empty for None, fixed decimals for the measured numbers."""
+    if value is None:
+        return ""
+    if key == "timestamp" or key == "score":
+        return f"{value:.4f}"
+    if key == "confidence" or key.startswith("p_"):
+        return f"{value:.6f}"
+    return str(value)
 
 
 class VideoWriter:
