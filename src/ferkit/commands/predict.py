@@ -21,6 +21,32 @@ def register(sub) -> None:
         "--model", help="shipped model name, checkpoint (.safetensors) or ONNX file (default: default)"
     )
     p.add_argument("--detector", help="face detector from `ferkit detectors` (default: the best available)")
+    _add_outputs(p)
+    p.add_argument("--show", action="store_true", help="live window with FPS (needs a display; q quits)")
+    p.add_argument("--min-face", type=int, metavar="PX", help="ignore faces smaller than PX pixels")
+    p.add_argument(
+        "--max-side",
+        type=int,
+        metavar="PX",
+        help="longest side face detection runs at (default 960); raise it for small faces in big photos",
+    )
+    p.add_argument(
+        "--smooth", type=float, default=0.0, metavar="ALPHA", help="video smoothing, 0..1 (0 = off)"
+    )
+    p.add_argument(
+        "--margin", type=float, metavar="F", help="extra context around the face (fraction, default 0)"
+    )
+    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation")
+    p.add_argument("--stride", type=_at_least_1, default=1, metavar="N", help="use every N-th video frame")
+    p.add_argument(
+        "--max-frames", type=_at_least_1, metavar="N", help="stop each video / webcam after N frames"
+    )
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.set_defaults(func=_run)
+
+
+def _add_outputs(p) -> None:
+    """The files a run writes: annotated media, JSON, CSV and the per-person outputs of videos."""
     p.add_argument(
         "--save",
         metavar="DIR",
@@ -49,27 +75,6 @@ def register(sub) -> None:
         metavar="S",
         help="seconds a person's track survives without a detection (default 0.5); away longer means a new id",
     )
-    p.add_argument("--show", action="store_true", help="live window with FPS (needs a display; q quits)")
-    p.add_argument("--min-face", type=int, metavar="PX", help="ignore faces smaller than PX pixels")
-    p.add_argument(
-        "--max-side",
-        type=int,
-        metavar="PX",
-        help="longest side face detection runs at (default 960); raise it for small faces in big photos",
-    )
-    p.add_argument(
-        "--smooth", type=float, default=0.0, metavar="ALPHA", help="video smoothing, 0..1 (0 = off)"
-    )
-    p.add_argument(
-        "--margin", type=float, metavar="F", help="extra context around the face (fraction, default 0)"
-    )
-    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation")
-    p.add_argument("--stride", type=_at_least_1, default=1, metavar="N", help="use every N-th video frame")
-    p.add_argument(
-        "--max-frames", type=_at_least_1, metavar="N", help="stop each video / webcam after N frames"
-    )
-    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    p.set_defaults(func=_run)
 
 
 def _at_least_1(text: str) -> int:
