@@ -221,6 +221,7 @@ class Recognizer:
             image=frame.image if keep_image and p.error is None else None,
             size=frame.size,
             fps=frame.fps,
+            time=frame.time,
         )
 
 

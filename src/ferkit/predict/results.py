@@ -64,6 +64,7 @@ class FrameResult:
         image: The RGB frame (None when not kept, e.g. video frames from `Recognizer.predict`).
         size: (width, height) of the original image; boxes are in these pixels.
         fps: Frame rate of a video / webcam source, else None.
+        time: The frame's own timestamp in seconds (from the video container), when the reader gives one.
     """
 
     source: str
@@ -73,6 +74,7 @@ class FrameResult:
     image: np.ndarray | None = field(default=None, repr=False, compare=False)
     size: tuple[int, int] | None = None
     fps: float | None = None
+    time: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -81,7 +83,10 @@ class FrameResult:
 
     @property
     def timestamp(self) -> float | None:
-        """Seconds from the start of a video (frame / fps), None for still images."""
+        """Seconds from the start of a video: the frame's own timestamp, else frame / fps; None for still
+        images."""
+        if self.time is not None:
+            return self.time
         return self.frame / self.fps if self.fps else None
 
     def to_dict(self) -> dict:

@@ -55,6 +55,8 @@ class Frame:
         size: (width, height) of the full-size image (larger than `image` only for very large JPEGs).
         fps: Frame rate of a video or webcam source (30 when it does not say), None for still images.
         error: Why this item could not be read, else None.
+        time: Seconds from the start of a video by the container's own timestamp (variable frame rates
+            included), None when the reader gives none.
     """
 
     source: str
@@ -64,6 +66,7 @@ class Frame:
     size: tuple[int, int] | None = None
     fps: float | None = None
     error: str | None = None
+    time: float | None = None
 
     @property
     def ok(self) -> bool:
@@ -366,7 +369,9 @@ def _capture_frames(item: SourceItem, cap, stride: int, max_frames: int | None) 
                 break
             if index % stride == 0:
                 rgb = cv.cvtColor(bgr, cv.COLOR_BGR2RGB)
-                yield Frame(item.name, index, rgb, item.kind, (rgb.shape[1], rgb.shape[0]), fps)
+                ms = cap.get(cv.CAP_PROP_POS_MSEC) if item.kind == "video" else -1.0
+                t = ms / 1000.0 if ms >= 0 and (index == 0 or ms > 0) else None
+                yield Frame(item.name, index, rgb, item.kind, (rgb.shape[1], rgb.shape[0]), fps, time=t)
                 kept += 1
             index += 1
     finally:

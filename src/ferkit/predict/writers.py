@@ -121,7 +121,8 @@ class VideoWriter:
         self.fps = float(fps) if fps and fps > 0 else 30.0
         self._writer = None
 
-    def write(self, frame_rgb: np.ndarray) -> None:
+    def write(self, frame_rgb: np.ndarray, t: float | None = None) -> None:
+        """Append a frame (`t`, its timestamp, is not used: OpenCV writes at a constant rate)."""
         from ferkit._deps import cv2
 
         cv = cv2()
@@ -149,6 +150,15 @@ class VideoWriter:
         if self._writer is not None:
             self._writer.release()
             self._writer = None
+
+
+def open_video_writer(path: Path, fps: float | None, source: str | None = None):
+    """H.264 MP4 with the source's audio through PyAV when `ferkit[video]` is installed, else OpenCV's writer."""
+    from ferkit.predict import av_writer
+
+    if av_writer.available():
+        return av_writer.AvVideoWriter(path, fps, source)
+    return VideoWriter(path, fps)
 
 
 class AnnotatedSaver:
@@ -181,10 +191,10 @@ class AnnotatedSaver:
         if result.fps is not None:  # a video or webcam frame
             video = self._videos.get(result.source)
             if video is None:
-                video = self._videos[result.source] = VideoWriter(
-                    self._unique(result.source, ".mp4"), result.fps / self.stride
+                video = self._videos[result.source] = open_video_writer(
+                    self._unique(result.source, ".mp4"), result.fps / self.stride, result.source
                 )
-            video.write(result.plot())
+            video.write(result.plot(), result.timestamp)
         else:
             self.written.append(result.save(self._unique(result.source, ".jpg")))
 
