@@ -31,7 +31,7 @@ DATA = ROOT.parent / "shared" / "data" / "fer2013"
 MAX_ACCURACY_DROP = 0.3  # points of PublicTest accuracy an int8 model may lose and still ship
 
 
-def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path) -> dict:
+def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path, split: str) -> dict:
     from ferkit.backends.onnx_backend import OnnxBackend
     from ferkit.evaluate import evaluate
     from ferkit.export import export_onnx
@@ -43,7 +43,7 @@ def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path)
     q = quantize_int8(fp32, folder / f"{name}.int8.onnx", data, n_calib=calib_n)
     quantize_s = time.perf_counter() - t
     acc = {
-        kind: evaluate(str(path), data, split="public_test").metrics.accuracy * 100
+        kind: evaluate(str(path), data, split=split).metrics.accuracy * 100
         for kind, path in (("fp32", fp32), ("int8", q.path))
     }
     backends = {"fp32": OnnxBackend.load(fp32), "int8": OnnxBackend.load(q.path)}
@@ -63,7 +63,7 @@ def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path)
     }
 
 
-def ship(name: str, r: dict, ok: bool, calib_n: int) -> None:
+def ship(name: str, r: dict, ok: bool, calib_n: int, split: str) -> None:
     """Ship (or withdraw) `<name>.int8.onnx` and record its figures in `<name>.metrics.json` and the card."""
     from card import write_model_card
 
@@ -76,13 +76,15 @@ def ship(name: str, r: dict, ok: bool, calib_n: int) -> None:
     target.unlink(missing_ok=True)
     if ok:
         shutil.copyfile(r["int8_path"], target)
+        prefix = "publictest" if split == "public_test" else "eval"
         metrics["int8"] = {
             "file": target.name,
-            "publictest_accuracy": r["acc"]["int8"] / 100,
-            "publictest_fp32_onnx_accuracy": r["acc"]["fp32"] / 100,
+            f"{prefix}_accuracy": r["acc"]["int8"] / 100,
+            f"{prefix}_fp32_onnx_accuracy": r["acc"]["fp32"] / 100,
             "onnx_fp32_batch64_faces_per_s": r["speed"]["fp32"],
             "onnx_int8_batch64_faces_per_s": r["speed"]["int8"],
-            "calibration": f"{calib_n} class-stratified FER2013 train faces, MinMax",
+            "calibration": f"{calib_n} class-stratified {'FER2013' if prefix == 'publictest' else 'FER+'} train "
+            "faces, MinMax",
             "command": "python " + " ".join([os.path.relpath(sys.argv[0]), *sys.argv[1:]]),
         }
     metrics_path.write_text(json.dumps(metrics, indent=2) + "\n")
@@ -93,6 +95,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="default,fast")
     ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--split", default="public_test", help="split scored (FER+: valid)")
     ap.add_argument("--calib-n", type=int, default=1024)
     ap.add_argument("--seconds", type=float, default=6.0)
     ap.add_argument(
@@ -103,11 +106,11 @@ def main() -> None:
     rows, shipped = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models.split(","):
-            r = one_model(name, Path(args.data), args.calib_n, args.seconds, Path(tmp))
+            r = one_model(name, Path(args.data), args.calib_n, args.seconds, Path(tmp), args.split)
             drop = r["acc"]["fp32"] - r["acc"]["int8"]
             ok = drop <= MAX_ACCURACY_DROP and r["speed"]["int8"] > r["speed"]["fp32"]
             if args.ship:
-                ship(name, r, ok, args.calib_n)
+                ship(name, r, ok, args.calib_n, args.split)
                 shipped += [name] if ok else []
             rows.append(
                 f"| {name} | {r['acc']['fp32']:.2f} % | {r['acc']['int8']:.2f} % | {-drop:+.2f} | "
@@ -116,13 +119,15 @@ def main() -> None:
                 f"{r['size_mb']['int8']:.1f} MB | {'yes' if ok else 'no'} |"
             )
             print(rows[-1], flush=True)
+    where = "PublicTest" if args.split == "public_test" else f"{Path(args.data).name} {args.split}"
     body = (
-        "| model | PublicTest fp32 (ONNX) | PublicTest int8 | change (points) | labels changed on 1,024 "
+        f"| model | {where} fp32 (ONNX) | {where} int8 | change (points) | labels changed on 1,024 "
         "train faces | fp32 faces/s (batch 64) | int8 faces/s | speed-up | file | qualifies (≤ "
         f"{MAX_ACCURACY_DROP} points lost, faster) |\n|---|---|---|---|---|---|---|---|---|---|\n"
         + "\n".join(rows)
         + f"\n\nint8: ONNX Runtime static quantization (QDQ, per-channel int8 weights, uint8 activations, MinMax "
-        f"calibration on {args.calib_n} class-stratified FER2013 train faces). No TTA. Speed: ONNX Runtime's "
+        f"calibration on {args.calib_n} class-stratified train faces of {Path(args.data).name}). No TTA. Speed: "
+        "ONNX Runtime's "
         "default threads, best of 3 alternating rounds."
         + (f" Shipped: {', '.join(f'{n}.int8.onnx' for n in shipped)}." if shipped else "")
     )
@@ -130,7 +135,8 @@ def main() -> None:
     if not args.no_record:
         from _record import record
 
-        record("int8 models (ONNX Runtime static quantization)", body)
+        title = "int8 models (ONNX Runtime static quantization)"
+        record(title if args.split == "public_test" else f"{title}, {where}: {args.models}", body)
 
 
 if __name__ == "__main__":

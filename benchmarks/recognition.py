@@ -1,7 +1,7 @@
 """Recognition figures: emotion-step speed (torch and ONNX), detector latency, end-to-end video FPS, and face
 detection recall / false boxes on the hand-boxed faces of ../shared/data/wild/training.xml.
 
-    python benchmarks/recognition.py [--model default] [--only speed,detectors,video,recall] [--seconds 3]
+    python benchmarks/recognition.py [--model default] [--only speed,detectors,video,tracking,recall] [--seconds 3]
                                      [--threads N] [--fer-python PATH] [--no-record]
 
 - emotion step: `backend.logits` on uint8 face crops (preprocessing included, detection excluded), faces/s at
@@ -152,6 +152,52 @@ def bench_video(backends: dict, folder: Path, frames: int = 90) -> str:
     return "\n".join(rows)
 
 
+def bench_tracking(backend, folder: Path, frames: int = 90) -> str:
+    """What tracking and the per-person summary cost per frame of the 3-face video: their own time (measured
+    inside the run) as a share of the frame time, and the FPS of runs without and with `--summary`."""
+    from ferkit.predict import Recognizer
+    from ferkit.predict import track as track_mod
+    from ferkit.predict.summary import Summarizer
+
+    video = make_video(folder / "faces3.avi", 3, frames)
+    rec = Recognizer(backend)
+    list(rec.stream(video, max_frames=5))  # warm-up
+    spent = {"track": 0.0, "summary": 0.0}
+    real = track_mod.Tracker.update
+
+    def timed(self, *a, **kw):
+        t = time.perf_counter()
+        out = real(self, *a, **kw)
+        spent["track"] += time.perf_counter() - t
+        return out
+
+    track_mod.Tracker.update = timed
+    try:
+        t = time.perf_counter()
+        results = list(rec.stream(video, keep_images=False))
+        plain = time.perf_counter() - t
+        acc, t = Summarizer(), time.perf_counter()
+        for r in rec.stream(video, keep_images=False):
+            t0 = time.perf_counter()
+            acc.add(r)
+            spent["summary"] += time.perf_counter() - t0
+        with_summary = time.perf_counter() - t
+        t0 = time.perf_counter()
+        acc.summaries()
+        spent["summary"] += time.perf_counter() - t0
+    finally:
+        track_mod.Tracker.update = real
+    n, frame_ms = len(results), 1000 * plain / len(results)
+    track_ms, summary_ms = 1000 * spent["track"] / (2 * n), 1000 * spent["summary"] / n
+    return (
+        "| frames | faces/frame | frame time (ms) | tracking (ms/frame) | summary (ms/frame) | FPS, no summary | "
+        "FPS, with summary |\n|---|---|---|---|---|---|---|\n"
+        f"| {n} | {sum(len(r.faces) for r in results) / n:.2f} | {frame_ms:.1f} | {track_ms:.3f} "
+        f"({100 * track_ms / frame_ms:.2f} %) | {summary_ms:.3f} ({100 * summary_ms / frame_ms:.2f} %) | "
+        f"{n / plain:.1f} | {n / with_summary:.1f} |"
+    )
+
+
 def boxed_photos() -> dict[str, list[tuple[int, int, int, int]]]:
     """{file name: [(x, y, w, h), ...]} from wild/training.xml."""
     root = ET.parse(WILD / "training.xml").getroot()
@@ -238,7 +284,7 @@ def _fer_boxes(python: str, photos: list[str]) -> dict:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="default", help="checkpoint or shipped model name")
-    p.add_argument("--only", default="speed,detectors,video,recall", help="comma-separated sections")
+    p.add_argument("--only", default="speed,detectors,video,tracking,recall", help="comma-separated sections")
     p.add_argument("--seconds", type=float, default=3.0, help="time per speed measurement")
     p.add_argument("--repeats", type=int, default=20, help="detector calls per size")
     p.add_argument("--frames", type=int, default=90, help="frames of each generated video")
@@ -252,7 +298,7 @@ def main() -> None:
     from ferkit.backends.onnx_backend import OnnxBackend
     from ferkit.backends.resolve import weights_dir
     from ferkit.export import export_onnx
-    from ferkit.faces import list_detectors
+    from ferkit.faces import default_detector, list_detectors
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -261,7 +307,7 @@ def main() -> None:
     model, described = _model(args.model)
     tmp = Path(tempfile.mkdtemp(prefix="ferkit-bench-"))
     backends = {"torch": TorchBackend(model)}
-    if only & {"speed", "video"}:
+    if only & {"speed", "video", "tracking"}:
         backends["onnx"] = OnnxBackend.load(export_onnx(model, tmp / "model.onnx"))
         int8 = weights_dir() / f"{args.model}.int8.onnx"
         if int8.is_file():  # what ferkit.load(name) runs where ONNX Runtime is installed
@@ -279,6 +325,12 @@ def main() -> None:
         out(
             f"Recognition: end-to-end video FPS (640×480), {args.model}",
             f"{note}\n\n{bench_video(backends, tmp, args.frames)}",
+        )
+    if "tracking" in only:
+        name = "onnx int8 (shipped)" if "onnx int8 (shipped)" in backends else "torch"
+        out(
+            f"Recognition: cost of tracking and the per-person summary (640×480, 3 faces), {args.model}",
+            f"{note}; backend {name}, detector {default_detector()}\n\n{bench_tracking(backends[name], tmp, args.frames)}",
         )
     if "recall" in only and (WILD / "training.xml").is_file():
         out("Recognition: detection recall on wild/training.xml", bench_recall(detectors, args.fer_python))

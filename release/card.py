@@ -97,8 +97,19 @@ def render_card(metrics: list[dict]) -> str:
     return "\n".join(parts)
 
 
+FER2013 = {
+    "eval": "PublicTest",
+    "eval_title": "FER2013 PublicTest",
+    "train": "FER2013 `train` split (28,709 images)",
+    "unused": "PrivateTest",
+}
+"""How the card names the data of a FER2013 model; a metrics.json's "dataset" overrides these (FER+)."""
+
+
 def _section(m: dict) -> str:
-    pt, tr, sp = m["publictest"], m["training"], m["speed_cpu"]
+    ds = {**FER2013, **m.get("dataset", {})}
+    pt, tr, sp = m.get("evaluation") or m["publictest"], m["training"], m["speed_cpu"]
+    fp32 = m.get("eval_fp32_accuracy", m.get("publictest_fp32_accuracy"))
     rows = "\n".join(
         f"| {lab} | {_pct(c['precision'])} | {_pct(c['recall'])} | {_pct(c['f1'])} | {c['support']} |"
         for lab, c in pt["per_class"].items()
@@ -117,23 +128,24 @@ def _section(m: dict) -> str:
 | | |
 |---|---|
 | architecture | `{m["architecture"]}` ({m["params"]:,} parameters, {m["mflops"]:.0f} MFLOPs per face) |
-| weights | `{m["weights_file"]}` ({m["weights_dtype"]}; fp32 PublicTest accuracy {_pct(m["publictest_fp32_accuracy"])}) |
-| training data | FER2013 `train` split (28,709 images) |
+| weights | `{m["weights_file"]}` ({m["weights_dtype"]}; fp32 {ds["eval"]} accuracy {_pct(fp32)}) |
+| labels | {", ".join(pt["labels"])} |
+| training data | {ds["train"]} |
 {stages}| {"fine-tuning" if parent else "recipe"} | {_recipe(tr)} |
 | {"fine-tuning compute" if parent else "compute"} | {tr["device"]}, {_duration(tr["hours"])} for {tr["epochs"]} epochs |
-| selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); PrivateTest never used |
+| selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); {ds["unused"]} never used |
 
-PublicTest chose the epoch, so the PublicTest figures below are slightly optimistic: the last epoch
-({tr["epochs"]}) scored {_pct(tr["curve"][-1]["val_acc"])}. PublicTest accuracy by epoch:
+{ds["eval"]} chose the epoch, so the {ds["eval"]} figures below are slightly optimistic: the last epoch
+({tr["epochs"]}) scored {_pct(tr["curve"][-1]["val_acc"])}. {ds["eval"]} accuracy by epoch:
 {_curve(tr["curve"], tr["best_epoch"])}.
 
-### FER2013 PublicTest ({pt["n"]:,} images), single model, no test-time augmentation
+### {ds["eval_title"]} ({pt["n"]:,} images), single model, no test-time augmentation
 **accuracy {_pct(pt["accuracy"])}**, macro-F1 {_pct(pt["macro_f1"])}, balanced accuracy {_pct(pt["balanced_accuracy"])},
 top-2 accuracy {_pct(pt["top2_accuracy"])}, expected calibration error {pt["ece"]:.4f} (15 bins).
 
 Test-time augmentation: {tta}.
 
-Dedup-aware: {_pct(d.get("accuracy_unseen"))} on the {d.get("n_unseen", "n/a")} PublicTest images with no exact pixel
+Dedup-aware: {_pct(d.get("accuracy_unseen"))} on the {d.get("n_unseen", "n/a")} {ds["eval"]} images with no exact pixel
 duplicate in train ({d.get("n_seen", "n/a")} have one; accuracy on those {_pct(d.get("accuracy_seen"))}).
 
 | class | precision | recall | F1 | support |
@@ -157,11 +169,14 @@ def _int8(m: dict) -> str:
     q = m.get("int8")
     if not q:
         return ""
-    change = 100 * (q["publictest_accuracy"] - q["publictest_fp32_onnx_accuracy"])
+    ds = {**FER2013, **m.get("dataset", {})}
+    acc = q.get("publictest_accuracy", q.get("eval_accuracy"))
+    ref = q.get("publictest_fp32_onnx_accuracy", q.get("eval_fp32_onnx_accuracy"))
+    change = 100 * (acc - ref)
     return f"""
 ### int8: what `ferkit.load("{m["name"]}")` runs where ONNX Runtime is installed
-`{q["file"]}`, ONNX Runtime static quantization calibrated on {q["calibration"]}: PublicTest accuracy
-**{_pct(q["publictest_accuracy"])}** ({change:+.2f} points against the float model's {_pct(q["publictest_fp32_onnx_accuracy"])}),
+`{q["file"]}`, ONNX Runtime static quantization calibrated on {q["calibration"]}: {ds["eval"]} accuracy
+**{_pct(acc)}** ({change:+.2f} points against the float model's {_pct(ref)}),
 {q["onnx_int8_batch64_faces_per_s"]:,.0f} faces/s at batch 64 against {q["onnx_fp32_batch64_faces_per_s"]:,.0f} in float32
 (`{q["command"]}`). Without ONNX Runtime, or on a GPU, the PyTorch weights above run.
 """
