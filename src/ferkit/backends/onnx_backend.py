@@ -60,15 +60,16 @@ class OnnxBackend:
         self._output = session.get_outputs()[0].name
 
     @classmethod
-    def load(cls, path: str | Path, threads: int = 0) -> OnnxBackend:
+    def load(cls, path: str | Path, threads: int = 0, device: str = "cpu") -> OnnxBackend:
         """Open an ONNX file written by `ferkit export`.
 
         Args:
             path: The .onnx file.
             threads: Intra-op threads of ONNX Runtime (0: its default, one per core).
+            device: "cpu", or "cuda" / "cuda:N" for ONNX Runtime's CUDA provider (onnxruntime-gpu).
 
         Raises:
-            ModelError: Missing or invalid file, or no ferkit metadata.
+            ModelError: Missing or invalid file, no ferkit metadata, or a CUDA device without the CUDA provider.
         """
         from ferkit._deps import require
 
@@ -80,7 +81,9 @@ class OnnxBackend:
         opts.intra_op_num_threads = int(threads)
         opts.log_severity_level = 3
         try:
-            session = ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(
+                str(path), sess_options=opts, providers=_providers(ort, str(device))
+            )
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
             raise ModelError(f"{path}: not a model ONNX Runtime can load ({exc})") from None
         cfg, meta = read_onnx_meta(session.get_modelmeta().custom_metadata_map, path)
@@ -116,3 +119,18 @@ class OnnxBackend:
             acc = sum(self.session.run([self._output], {self._input: v.numpy()})[0] for v in views)
             out[i : i + batch_size] = acc / len(views)
         return finite(out, self.name)
+
+
+def _providers(ort, device: str) -> list:
+    """ONNX Runtime execution providers for a device name."""
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device.startswith("cuda"):
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            raise ModelError(
+                f"device {device!r}: this ONNX Runtime has no CUDA provider (install onnxruntime-gpu), or pass a "
+                ".safetensors checkpoint to run it with PyTorch on the GPU"
+            )
+        index = int(device.split(":")[1]) if ":" in device else 0
+        return [("CUDAExecutionProvider", {"device_id": index}), "CPUExecutionProvider"]
+    raise ModelError(f"device {device!r}: ONNX models run on cpu or cuda[:N]")

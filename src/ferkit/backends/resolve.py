@@ -83,12 +83,22 @@ def _no_shipped_model(text: str) -> str:
     return msg
 
 
-def load_backend(model: object = None, device: str = "cpu"):
+def load_backend(model: object = None, device: str = "cpu", threads: int | None = None):
     """A Backend for a model argument: None / shipped name / checkpoint / .onnx path / nn.Module / Backend.
 
+    Args:
+        model: What to load (see `ferkit.load`).
+        device: "cpu", "cuda", "cuda:N" (PyTorch, or ONNX Runtime's CUDA provider) or "mps".
+        threads: CPU threads inference may use (torch intra-op threads, ONNX Runtime intra-op threads); None
+            leaves the libraries' defaults (one per core).
+
     Raises:
-        ModelError: The model cannot be found or loaded (the message names the file).
+        ModelError: The model cannot be found or loaded (the message names the file), or the device is not
+            available.
     """
+    device = check_device(device)
+    if threads is not None:
+        set_torch_threads(threads)
     from ferkit.backends.torch_backend import TorchBackend
 
     if hasattr(model, "logits") and hasattr(model, "data_config"):
@@ -103,9 +113,35 @@ def load_backend(model: object = None, device: str = "cpu"):
     if path.suffix.lower() == ".onnx":
         from ferkit.backends.onnx_backend import OnnxBackend  # optional dependency: onnxruntime
 
-        backend = OnnxBackend.load(path)
+        backend = OnnxBackend.load(path, threads=threads or 0, device=device)
     else:
         backend = TorchBackend.load(path, device)
     if path.parent == weights_dir():
         backend.name = path.name.rsplit(".", 1)[0]  # "default", or "default.int8" for the shipped int8 model
     return backend
+
+
+def check_device(device) -> str:
+    """The device name, or ModelError when it is not one or is not available here."""
+    import re
+
+    name = str(device or "cpu")
+    if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", name):
+        raise ModelError(f"device {name!r} is not a device; use cpu, cuda, cuda:N or mps")
+    if name.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ModelError(
+                f"device {name!r}: CUDA is not available here (no GPU, or a CPU build of PyTorch)"
+            )
+    return name
+
+
+def set_torch_threads(threads: int) -> None:
+    """torch's intra-op thread count (process-wide): a worker that owns N cores uses N threads, never more."""
+    if int(threads) < 1:
+        raise ModelError(f"threads must be at least 1, got {threads}")
+    import torch
+
+    torch.set_num_threads(int(threads))

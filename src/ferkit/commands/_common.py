@@ -15,3 +15,19 @@ def add_overrides(p: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config value, e.g. --set optim.lr=0.05 (repeatable)",
     )
+
+
+def add_device(p) -> None:
+    """--device and --threads: where inference runs and how many CPU threads it may use."""
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="cpu (default), cuda, cuda:N or mps: PyTorch's device, or ONNX Runtime's CUDA provider for .onnx",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="CPU threads for inference (default: one per core); set it to the cores this job owns when other "
+        "work shares the machine",
+    )

@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from ferkit.commands._common import add_device
 from ferkit.constants import TTA_MODES
 from ferkit.errors import FerkitError
 
@@ -31,6 +32,7 @@ def register(sub) -> None:
     p.add_argument("--json", metavar="FILE", help="write the metrics as JSON")
     p.add_argument("--report", metavar="DIR", help="write figures, metrics.json and report.html")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
+    add_device(p)
     p.set_defaults(func=_run)
 
 
@@ -48,6 +50,8 @@ def _run(args) -> int:
         batch_size=args.batch_size,
         data_format=args.format,
         quiet=args.quiet,
+        device=args.device,
+        threads=args.threads,
     )
     print(format_eval(result))
     command = "ferkit " + shlex.join(sys.argv[1:]) if sys.argv[1:2] == ["evaluate"] else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ferkit.commands._common import add_device
 from ferkit.constants import TTA_MODES
 
 
@@ -42,6 +43,7 @@ def register(sub) -> None:
         "--max-frames", type=_at_least_1, metavar="N", help="stop each video / webcam after N frames"
     )
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_device(p)
     p.set_defaults(func=_run)
 
 
@@ -95,7 +97,7 @@ def _run(args: argparse.Namespace) -> int:
     for key in ("margin", "track_gap"):
         if getattr(args, key) is not None:
             options[key] = getattr(args, key)
-    recognizer = load(args.model, args.detector, **options)
+    recognizer = load(args.model, args.detector, device=args.device, threads=args.threads, **options)
     source = args.source[0] if len(args.source) == 1 else list(args.source)
     summary = run_predict(
         source,

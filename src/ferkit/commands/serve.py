@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+from ferkit.commands._common import add_device
 from ferkit.errors import FerkitError
 from ferkit.serve.settings import SETTINGS_ENV, ServeSettings
 
@@ -55,6 +56,7 @@ def register(sub) -> None:
     p.add_argument(
         "--cors-origin", action="append", default=None, help="allow this origin (CORS is off by default)"
     )
+    add_device(p)
     p.set_defaults(func=_run)
 
 
@@ -75,6 +77,8 @@ def _run(args) -> int:
         max_reading=args.max_reading,
         api_key_env=args.api_key_env,
         cors_origins=tuple(args.cors_origin or ()),
+        device=args.device,
+        threads=args.threads,
     )
     from ferkit.serve.app import app_from_settings
 

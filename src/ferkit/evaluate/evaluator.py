@@ -135,10 +135,10 @@ def match_labels(model_space: LabelSpace, data: FerDataset) -> LabelMatch:
     return LabelMatch(table, left, tuple(n for n in model_names if n not in present))
 
 
-def _load_backend(model):
+def _load_backend(model, device: str = "cpu", threads: int | None = None):
     from ferkit.backends import load_backend
 
-    return load_backend(model)
+    return load_backend(model, device, threads)
 
 
 def _model_label(model, backend) -> str:
@@ -159,6 +159,8 @@ def evaluate(
     *,
     data_format: str | None = None,
     quiet: bool = True,
+    device: str = "cpu",
+    threads: int | None = None,
 ) -> EvalResult:
     """Evaluate a model on one split of a dataset.
 
@@ -177,6 +179,7 @@ def evaluate(
         batch_size: images per forward pass.
         data_format: dataset format when `data` is a path (None detects it).
         quiet: no progress bars.
+        device, threads: where the model runs and the CPU threads it may use (see `ferkit.load`).
 
     Raises:
         DataError: missing or empty split, no class in common (both label spaces listed), photos that are not
@@ -190,7 +193,7 @@ def evaluate(
     check_tta(tta)
     ds = _dataset(data, data_format, quiet)
     split_name, rule = choose_split(ds, split)
-    backend = _load_backend(model)
+    backend = _load_backend(model, device, threads)
     s = _score(ds.take_split(split_name), backend, detector, tta, batch_size, quiet)
     metrics = compute_metrics(s.y, s.probs, backend.data_config.labels.names, missing=s.no_face)
     dedup = None

@@ -6,7 +6,14 @@ from ferkit.backends.resolve import load_backend, resolve_model_path  # noqa: F4
 from ferkit.weights import shipped_models as shipped_weights  # noqa: F401  (re-exported by ferkit.predict)
 
 
-def load(model: object = None, detector: object = None, *, device: str = "cpu", **kwargs: object):
+def load(
+    model: object = None,
+    detector: object = None,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    **kwargs,
+):
     """A ready `Recognizer`: the shipped default model and the default face detector unless told otherwise.
 
     Args:
@@ -16,7 +23,9 @@ def load(model: object = None, detector: object = None, *, device: str = "cpu", 
             backend.
         detector: A detector name from `ferkit detectors` ("yunet", "haar", "none"), a `Detector`, or None
             for the best available.
-        device: Torch device for checkpoint models ("cpu", "cuda").
+        device: "cpu", "cuda", "cuda:N" or "mps": PyTorch's device for checkpoints, ONNX Runtime's CUDA provider
+            for .onnx files. A shipped name on "cpu" may run its int8 ONNX file; on a GPU, its PyTorch weights.
+        threads: CPU threads inference may use (None: the libraries' defaults, one per core).
         **kwargs: `Recognizer` options: margin, min_face, max_side, smooth, tta, batch_size, require_face.
 
     Returns:
@@ -27,4 +36,4 @@ def load(model: object = None, detector: object = None, *, device: str = "cpu", 
     """
     from ferkit.predict.recognizer import Recognizer
 
-    return Recognizer(load_backend(model, device), detector, **kwargs)
+    return Recognizer(load_backend(model, device, threads), detector, **kwargs)

@@ -225,7 +225,13 @@ def app_from_settings(settings):
     import ferkit
 
     settings.check()
-    rec = ferkit.load(settings.model, detector=settings.detector, max_side=settings.max_side)
+    rec = ferkit.load(
+        settings.model,
+        detector=settings.detector,
+        max_side=settings.max_side,
+        device=settings.device,
+        threads=settings.threads,
+    )
     check_outputs(rec)
     return create_app(rec, settings.limits(), settings.api_key(), list(settings.cors_origins) or None)
 

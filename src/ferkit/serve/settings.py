@@ -30,6 +30,7 @@ class ServeSettings:
         max_reading: request bodies received at once before a 503.
         api_key_env: the environment variable holding the key every /v1 request must send as X-API-Key.
         cors_origins: origins allowed by CORS (none: no CORS headers).
+        device, threads: where the model runs and the CPU threads it may use (see `ferkit.load`).
     """
 
     model: str | None = None
@@ -41,6 +42,8 @@ class ServeSettings:
     max_reading: int = Limits.max_reading
     api_key_env: str | None = None
     cors_origins: tuple[str, ...] = ()
+    device: str = "cpu"
+    threads: int | None = None
 
     def check(self) -> None:
         """Raise FerkitError naming the option when a value cannot work."""
