@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -26,19 +27,31 @@ def is_image_file(path: Path | str) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTS
 
 
-def open_image(path: Path | str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def open_image(
+    path: Path | str | bytes, max_pixels: int = MAX_PIXELS, name: str | None = None
+) -> Image.Image:
     """Open and fully decode an image, honouring EXIF orientation.
+
+    Args:
+        path: An image file, or the bytes of one (e.g. read from an object store).
+        max_pixels: Larger images are refused.
+        name: How messages name bytes (default "<bytes>").
 
     Raises:
         ImageReadError: zero-byte, truncated, corrupt or non-image file, or more than `max_pixels` pixels.
     """
-    path = Path(path)
+    if isinstance(path, bytes | bytearray | memoryview):
+        path, fh = name or "<bytes>", io.BytesIO(bytes(path))  # a str: "s3://b/k.jpg" keeps its "//"
+        size = len(fh.getbuffer())
+    else:
+        path = Path(path)
+        fh, size = path, None
     try:
-        if path.stat().st_size == 0:
+        if (path.stat().st_size if size is None else size) == 0:
             raise ImageReadError(f"{path}: empty (zero-byte) file")
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im = Image.open(fh)
             try:
                 if im.width * im.height > max_pixels:
                     raise ImageReadError(

@@ -9,6 +9,7 @@ other formats (PNG, TIFF, ...) over the limit are refused: the error names the f
 
 from __future__ import annotations
 
+import io
 import math
 import warnings
 from pathlib import Path
@@ -19,8 +20,15 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from ferkit.imageio import MAX_PIXELS, ImageReadError, open_image, to_rgb
 
 
-def read_rgb(path: Path | str, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, tuple[int, int]]:
-    """Decode an image file to RGB uint8 H×W×3.
+def read_rgb(
+    path: Path | str | bytes, max_pixels: int = MAX_PIXELS, name: str | None = None
+) -> tuple[np.ndarray, tuple[int, int]]:
+    """Decode an image file, or the bytes of one, to RGB uint8 H×W×3.
+
+    Args:
+        path: The file, or its bytes (Ray Data and object stores hand over bytes).
+        max_pixels: Larger images are refused, except JPEGs, decoded at a reduced scale.
+        name: How messages name bytes (their source path; default "<bytes>").
 
     Returns:
         (rgb, (width, height) of the full-size image after EXIF orientation). The array is smaller than that
@@ -29,6 +37,13 @@ def read_rgb(path: Path | str, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray
     Raises:
         ImageReadError: Missing, empty, corrupt or non-image file, or too large (message names the file).
     """
+    if isinstance(path, bytes | bytearray | memoryview):
+        data, label = bytes(path), name or "<bytes>"
+        big = _oversized_jpeg(io.BytesIO(data), max_pixels)
+        if big is None:
+            im = open_image(data, max_pixels=max_pixels, name=str(label))
+            return to_rgb(im), (im.width, im.height)
+        return _draft_decode(io.BytesIO(data), big, max_pixels, label)
     path = Path(path)
     big = _oversized_jpeg(path, max_pixels)
     if big is None:
@@ -37,7 +52,7 @@ def read_rgb(path: Path | str, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray
     return _draft_decode(path, big, max_pixels)
 
 
-def _oversized_jpeg(path: Path, max_pixels: int) -> tuple[int, int] | None:
+def _oversized_jpeg(path, max_pixels: int) -> tuple[int, int] | None:
     """(width, height) of a JPEG over `max_pixels`; None for anything else (left to `open_image`)."""
     try:
         with warnings.catch_warnings():
@@ -50,7 +65,9 @@ def _oversized_jpeg(path: Path, max_pixels: int) -> tuple[int, int] | None:
     return None
 
 
-def _draft_decode(path: Path, size: tuple[int, int], max_pixels: int) -> tuple[np.ndarray, tuple[int, int]]:
+def _draft_decode(path, size: tuple[int, int], max_pixels: int, label: str | None = None):
+    """A JPEG over `max_pixels` decoded at the smallest reduction that fits: (rgb, full size)."""
+    src, path = path, label or path
     w, h = size
     factor = 2 ** math.ceil(math.log2(math.sqrt(w * h / max_pixels)))
     if factor > 8:
@@ -60,7 +77,7 @@ def _draft_decode(path: Path, size: tuple[int, int], max_pixels: int) -> tuple[n
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            im = Image.open(path)
+            im = Image.open(src)
             im.draft("RGB", (math.ceil(w / factor), math.ceil(h / factor)))
             if im.width * im.height > max_pixels:
                 raise ImageReadError(

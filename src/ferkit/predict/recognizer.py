@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,9 +152,16 @@ class Recognizer:
             SourceError: The source cannot be opened (raised at the first `next`).
             NoFaceError: `require_face=True` and a readable frame has no face.
         """
+        yield from self.stream_frames(iter_frames(source, stride=stride, max_frames=max_frames), keep_images)
+
+    def stream_frames(
+        self, frames: Iterable[Frame], keep_images: bool | None = True
+    ) -> Iterator[FrameResult]:
+        """Results for ready frames (`ferkit.predict.sources.Frame`, e.g. `video_frames(path, start, end)` for
+        one segment of a video); tracks and smoothing start afresh with each call."""
         trackers: dict[str, Tracker] = {}
         batch: list[Frame] = []
-        for frame in iter_frames(source, stride=stride, max_frames=max_frames):
+        for frame in frames:
             batch.append(frame)
             if frame.kind == "webcam" or len(batch) >= self.frames_per_batch:
                 yield from self._run(batch, trackers, keep_images)

@@ -355,15 +355,20 @@ class _quiet_opencv:  # noqa: N801 - used as a context manager
             self.logging.setLogLevel(self.old)
 
 
-def _capture_frames(item: SourceItem, cap, stride: int, max_frames: int | None) -> Iterator[Frame]:
+def _capture_frames(
+    item: SourceItem, cap, stride: int, max_frames: int | None, start: int = 0, end: int | None = None
+) -> Iterator[Frame]:
+    """Frames `start` ≤ index < `end` of an opened capture, every `stride`-th by the video's own index."""
     from ferkit._deps import cv2
 
     cv = cv2()
     fps = float(cap.get(cv.CAP_PROP_FPS) or 0.0)
     fps = fps if 0.0 < fps < 1000.0 else 30.0  # containers / cameras that do not say: assume 30
-    kept = index = 0
+    if start > 0:
+        cap.set(cv.CAP_PROP_POS_FRAMES, start)  # OpenCV seeks to a keyframe and decodes up to `start`
+    kept, index = 0, start
     try:
-        while max_frames is None or kept < max_frames:
+        while (max_frames is None or kept < max_frames) and (end is None or index < end):
             ok, bgr = cap.read()
             if not ok or bgr is None:
                 break
@@ -376,5 +381,38 @@ def _capture_frames(item: SourceItem, cap, stride: int, max_frames: int | None) 
             index += 1
     finally:
         cap.release()
-    if index == 0:
+    if index == start and start == 0:
         yield Frame(item.name, 0, None, item.kind, None, fps, error=f"{item.name}: no frame could be decoded")
+
+
+def video_frames(
+    path: str | Path, start: int = 0, end: int | None = None, stride: int = 1
+) -> Iterator[Frame]:
+    """Frames `start` ≤ index < `end` of one video file (frame indices are the video's own, so consecutive
+    ranges give exactly the frames of one pass, also with `stride`).
+
+    Raises:
+        SourceError: The video cannot be opened (raised here, before the first frame).
+    """
+    if start < 0 or (end is not None and end < start) or stride < 1:
+        raise ValueError(f"bad frame range [{start}, {end}) or stride {stride}")
+    item = SourceItem("video", str(path), Path(path))
+    return _capture_frames(item, open_capture(item), stride, None, start, end)
+
+
+def video_info(path: str | Path) -> tuple[int, float]:
+    """(frame count, frames per second) of a video as its container states them (the count may be an estimate;
+    0 when it does not say).
+
+    Raises:
+        SourceError: The video cannot be opened.
+    """
+    from ferkit._deps import cv2
+
+    cv = cv2()
+    cap = open_capture(SourceItem("video", str(path), Path(path)))
+    try:
+        count, fps = int(cap.get(cv.CAP_PROP_FRAME_COUNT) or 0), float(cap.get(cv.CAP_PROP_FPS) or 0.0)
+    finally:
+        cap.release()
+    return max(count, 0), fps if 0.0 < fps < 1000.0 else 30.0
