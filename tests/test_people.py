@@ -159,3 +159,42 @@ def test_cli_writes_the_per_person_outputs(scene, tmp_path):
     tracks = {s["track"] for s in json.loads((tmp_path / "s.json").read_text())}
     assert len(tracks) == 3  # a 0.2 s gap (5 frames) is shorter than A's 10-frame absence: A comes back as #3
     assert (tmp_path / "t" / "scene.timeline.png").is_file()
+
+
+def test_a_stride_longer_than_the_gap_keeps_ids():
+    """Frames skipped by a stride are time, not misses: one still face sampled every 20th frame is one track."""
+    t = Tracker(max_gap=12)
+    p = np.array([[1.0, 0.0]])
+    assert [t.update(f, [(50, 50, 40, 40)], p)[0][0] for f in (0, 20, 40, 60)] == [1, 1, 1, 1]
+    assert t.update(100, [(50, 50, 40, 40)], p)[0] == [2]  # the sample at 80 missed: 20 frames unseen > 12
+    long = Tracker(max_gap=25)
+    assert [long.update(f, [(50, 50, 40, 40)], p)[0][0] for f in (0, 20, 60)] == [1, 1, 1]  # 20 unseen ≤ 25
+
+
+def test_outputs_of_a_video_without_faces_and_of_two_videos_with_one_name(scene, tmp_path):
+    import cv2
+
+    video, _, ckpt = scene
+    blank = tmp_path / "blank.avi"
+    w = cv2.VideoWriter(str(blank), cv2.VideoWriter_fourcc(*"MJPG"), 25.0, (160, 120))
+    for _ in range(5):
+        w.write(np.full((120, 160, 3), 90, np.uint8))
+    w.release()
+    out = run_predict(
+        blank, load(ckpt), timeline_dir=tmp_path / "t", summary_path=tmp_path / "x" / "s.csv", print_fn=None
+    )
+    assert out.frames == 5 and (tmp_path / "x" / "s.csv").read_text().startswith("source,track")
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    for d in ("a", "b"):
+        (tmp_path / d / "scene.avi").write_bytes(video.read_bytes())
+    out = run_predict(
+        [tmp_path / "a" / "scene.avi", tmp_path / "b" / "scene.avi"],
+        load(ckpt),
+        timeline_dir=tmp_path / "t2",
+        print_fn=None,
+    )
+    assert sorted(p.name for p in (tmp_path / "t2").iterdir()) == [
+        "scene.timeline.png",
+        "scene_2.timeline.png",
+    ]

@@ -23,7 +23,13 @@ def available() -> bool:
         return False
     import av
 
-    return "libx264" in av.codecs_available or "h264" in av.codecs_available
+    for name in ("libx264", "h264"):
+        try:
+            av.Codec(name, "w")  # an encoder, not only a decoder
+            return True
+        except Exception:  # PyAV raises its own error types for an unknown codec
+            continue
+    return False
 
 
 class AvVideoWriter:
@@ -73,16 +79,30 @@ class AvVideoWriter:
         if self._out is None:
             return
         try:
-            for packet in self._video.encode():
-                self._out.mux(packet)
+            if self._video is not None:
+                for packet in self._video.encode():
+                    self._out.mux(packet)
             if self._audio is not None:
                 end = self._last_pts * TIME_BASE + 1 / Fraction(self.fps).limit_denominator(1001)
-                self._audio.copy(self._out, float(end))
+                self._copy_audio(float(end))
         finally:
             if self._audio is not None:
                 self._audio.src.close()
             self._out.close()
             self._out = None
+
+    def _copy_audio(self, end: float) -> None:
+        """The audio up to `end`; a damaged audio stream costs the audio (with a warning), not the video."""
+        import warnings
+
+        import av
+
+        try:
+            self._audio.copy(self._out, end)
+        except (av.error.FFmpegError, ValueError) as exc:
+            warnings.warn(
+                f"{self.path}: the audio of {self.source} could not be copied ({exc})", stacklevel=3
+            )
 
 
 class _Audio:
@@ -93,6 +113,12 @@ class _Audio:
 
     def __init__(self, src, audio, stream, copy: bool) -> None:
         self.src, self.audio, self.stream, self.copying = src, audio, stream, copy
+        # OpenCV's frame times count from the video stream's start: audio is shifted by the same origin
+        video = src.streams.video[0] if src.streams.video else None
+        origin = (
+            video.start_time * video.time_base if video is not None and video.start_time is not None else 0
+        )
+        self.origin = float(origin)
 
     @classmethod
     def open(cls, source: Path, out) -> _Audio | None:
@@ -117,16 +143,24 @@ class _Audio:
 
     def copy(self, out, end: float) -> None:
         """Everything up to `end` seconds into `out`."""
+        tb = self.audio.time_base
+        shift = round(self.origin / tb)
         if self.copying:
             for packet in self.src.demux(self.audio):
-                if packet.dts is None or packet.pts is None or float(packet.pts * self.audio.time_base) > end:
+                if packet.dts is None or packet.pts is None:
                     continue
-                packet.stream = self.stream
+                if float(packet.pts * tb) - self.origin > end:
+                    break  # packets come in time order: the rest is past the last frame written
+                if packet.pts < shift:
+                    continue  # before the video's first frame
+                packet.pts, packet.dts, packet.stream = packet.pts - shift, packet.dts - shift, self.stream
                 out.mux(packet)
             return
         for frame in self.src.decode(self.audio):
-            if frame.time is not None and frame.time > end:
+            if frame.time is not None and frame.time - self.origin > end:
                 break
+            if frame.time is not None and frame.time < self.origin:
+                continue
             frame.pts = None
             for packet in self.stream.encode(frame):
                 out.mux(packet)

@@ -26,7 +26,8 @@ def load(
         device: "cpu", "cuda", "cuda:N" or "mps": PyTorch's device for checkpoints, ONNX Runtime's CUDA provider
             for .onnx files. A shipped name on "cpu" may run its int8 ONNX file; on a GPU, its PyTorch weights.
         threads: CPU threads inference may use (None: the libraries' defaults, one per core).
-        **kwargs: `Recognizer` options: margin, min_face, max_side, smooth, tta, batch_size, require_face.
+        **kwargs: `Recognizer` options: margin, min_face, max_side, smooth, track_gap, tta, batch_size,
+            require_face.
 
     Returns:
         A `Recognizer`.

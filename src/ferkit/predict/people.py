@@ -41,13 +41,23 @@ class PeopleWriter:
             raise FerkitError(
                 f"--summary {self.summary_path}: that is a folder; give a .json or .csv file name"
             )
+        if self.summary_path:
+            output_folder(self.summary_path.parent, "--summary")  # checked now, not after the whole video
+        self._stems: dict[str, str] = {}
         self.acc = Summarizer()
         self.written: list[Path] = []
         self._shots: dict[tuple[str, int, str], tuple[float, np.ndarray, str]] = {}
 
-    @property
-    def needs_images(self) -> bool:
-        return self.report_dir is not None
+    def stem(self, source: str) -> str:
+        """A file stem for a source's outputs, unique within the run (two clip.mp4 in two folders differ)."""
+        if source not in self._stems:
+            base, n = stem(source), 1
+            name = base
+            while name in self._stems.values():
+                n += 1
+                name = f"{base}_{n}"
+            self._stems[source] = name
+        return self._stems[source]
 
     def write(self, result: FrameResult) -> None:
         self.acc.add(result)
@@ -76,7 +86,7 @@ class PeopleWriter:
             if folder is None:
                 continue
             for source in self.acc.sources():
-                path = folder / f"{stem(source)}.timeline.png"
+                path = folder / f"{self.stem(source)}.timeline.png"
                 self.written.append(write_timeline(self.acc.series(source), labels, path, title=source))
         if self.report_dir is not None:
             self.written.append(self._write_report())
@@ -93,7 +103,9 @@ class PeopleWriter:
         for source in self.acc.sources():
             rows = [s for s in summaries if s.source == source]
             parts.append(f"<h2>{html.escape(source)}</h2>")
-            parts.append(f"<img class='timeline' src='{stem(source)}.timeline.png' alt='emotion timeline'>")
+            parts.append(
+                f"<img class='timeline' src='{self.stem(source)}.timeline.png' alt='emotion timeline'>"
+            )
             parts.append(_table(rows, self.acc.labels))
             for s in rows:
                 parts.append(self._person_html(s, thumbs))
@@ -112,7 +124,7 @@ class PeopleWriter:
             shot = self._shots.get((s.source, s.track, label))
             if shot is None:
                 continue
-            name = f"{stem(s.source)}_p{s.track}_{label}.jpg"
+            name = f"{self.stem(s.source)}_p{s.track}_{label}.jpg"
             Image.fromarray(shot[1]).save(thumbs / name, quality=90)
             cells.append(
                 f"<figure><img src='people/{name}'><figcaption>{html.escape(shot[2])}</figcaption></figure>"

@@ -36,7 +36,8 @@ class Recognizer:
 
     Args:
         backend: A backend (`ferkit.backends`): `.logits(uint8 N×H×W)`, `.data_config`, `.name`.
-        detector: Detector name, `Detector` instance, or None for the best available (yunet, else haar).
+        detector: Detector name, `Detector` instance, or None for the best available (yunet, else mtcnn, else
+            haar).
         margin: Context around the FER2013-framed face, as a fraction of its side on every side (see
             `ferkit.faces.align`).
         min_face: Ignore faces smaller than this many pixels (None: the detector's default, 0).

@@ -101,15 +101,25 @@ def run_predict(
 
 
 def _close_outputs(sinks: list, saver, summary: RunSummary, commit: bool) -> None:
-    """Close the JSON/CSV sinks and the saver. A run that fails before its first result (a source that cannot be
-    opened) leaves existing files as they were (`commit` False); one interrupted later keeps what it wrote."""
-    for sink in sinks:
+    """Close the JSON/CSV sinks, the per-person writer and the saver, each even when another fails (the first
+    error is raised afterwards). A run that fails before its first result (a source that cannot be opened)
+    leaves existing files as they were (`commit` False); one interrupted later keeps what it wrote."""
+    from contextlib import ExitStack
+
+    def close_sink(sink) -> None:
         sink.close(commit=commit)
         if commit:
-            summary.written += getattr(sink, "written", None) or [sink.path]
-    if saver is not None:
+            summary.written += list(getattr(sink, "written", [sink.path] if hasattr(sink, "path") else []))
+
+    def close_saver() -> None:
         saver.close()
         summary.written += saver.written
+
+    with ExitStack() as stack:  # callbacks run last-in first-out, every one of them
+        if saver is not None:
+            stack.callback(close_saver)
+        for sink in reversed(sinks):
+            stack.callback(close_sink, sink)
 
 
 def _emit(result: FrameResult, summary: RunSummary, print_fn, writers: list) -> None:

@@ -15,6 +15,7 @@ a `Frame` with `error` set instead, so one bad file never stops a batch.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -366,7 +367,7 @@ def _capture_frames(
     fps = fps if 0.0 < fps < 1000.0 else 30.0  # containers / cameras that do not say: assume 30
     if start > 0:
         cap.set(cv.CAP_PROP_POS_FRAMES, start)  # OpenCV seeks to a keyframe and decodes up to `start`
-    kept, index = 0, start
+    kept, index, clock = 0, start, time.monotonic()
     try:
         while (max_frames is None or kept < max_frames) and (end is None or index < end):
             ok, bgr = cap.read()
@@ -374,8 +375,7 @@ def _capture_frames(
                 break
             if index % stride == 0:
                 rgb = cv.cvtColor(bgr, cv.COLOR_BGR2RGB)
-                ms = cap.get(cv.CAP_PROP_POS_MSEC) if item.kind == "video" else -1.0
-                t = ms / 1000.0 if ms >= 0 and (index == 0 or ms > 0) else None
+                t = _frame_time(cap, cv, item.kind, index, clock)
                 yield Frame(item.name, index, rgb, item.kind, (rgb.shape[1], rgb.shape[0]), fps, time=t)
                 kept += 1
             index += 1
@@ -383,6 +383,15 @@ def _capture_frames(
         cap.release()
     if index == start and start == 0:
         yield Frame(item.name, 0, None, item.kind, None, fps, error=f"{item.name}: no frame could be decoded")
+
+
+def _frame_time(cap, cv, kind: str, index: int, clock: float) -> float | None:
+    """A video frame's container timestamp; a webcam frame's capture time since the stream started (cameras
+    deliver at their own pace, not at the rate they report)."""
+    if kind == "webcam":
+        return time.monotonic() - clock
+    ms = cap.get(cv.CAP_PROP_POS_MSEC)
+    return ms / 1000.0 if ms >= 0 and (index == 0 or ms > 0) else None
 
 
 def video_frames(

@@ -67,7 +67,8 @@ class Summarizer:
     def __init__(self) -> None:
         self.labels: tuple[str, ...] = ()
         self._tracks: dict[tuple[str, int], _Series] = {}
-        self._frames: dict[str, list[int]] = {}  # processed frame indices per source (for the stride)
+        self._last: dict[str, int] = {}  # last processed frame per source, and the smallest step (the stride)
+        self._step: dict[str, int] = {}
         self._fps: dict[str, float] = {}
 
     def add(self, result: FrameResult) -> None:
@@ -75,9 +76,11 @@ class Summarizer:
         if result.fps is None or not result.ok:
             return
         self._fps[result.source] = float(result.fps)
-        seen = self._frames.setdefault(result.source, [])
-        if len(seen) < 2:
-            seen.append(result.frame)
+        last = self._last.get(result.source)
+        if last is not None and result.frame > last:
+            step = result.frame - last
+            self._step[result.source] = min(self._step.get(result.source, step), step)
+        self._last[result.source] = result.frame
         t = result.timestamp
         for face in result.faces:
             if face.track is None:
@@ -107,8 +110,7 @@ class Summarizer:
         top = np.bincount(probs.argmax(1), minlength=len(self.labels)) / len(probs)
         mean = probs.mean(0)
         dominant = max(range(len(self.labels)), key=lambda i: (top[i], mean[i]))
-        seen = self._frames.get(source, [])
-        stride = seen[1] - seen[0] if len(seen) == 2 and seen[1] > seen[0] else 1
+        stride = self._step.get(source, 1)
         return TrackSummary(
             source=source,
             track=track,

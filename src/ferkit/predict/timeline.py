@@ -9,6 +9,8 @@ import numpy as np
 
 from ferkit.predict.draw import colour
 
+MAX_PANELS = 24
+
 
 def timeline_figure(
     series: dict[int, tuple[np.ndarray, np.ndarray]], labels: tuple[str, ...], title: str = ""
@@ -22,13 +24,19 @@ def timeline_figure(
     """
     from matplotlib.figure import Figure
 
+    if len(series) > MAX_PANELS:  # the people on screen longest; a crowd would make an unreadable, huge image
+        keep = sorted(series, key=lambda t: -len(series[t][0]))[:MAX_PANELS]
+        series = {t: series[t] for t in series if t in keep}
+        title = f"{title} ({MAX_PANELS} people on screen longest)".strip()
     n = max(1, len(series))
     fig = Figure(figsize=(10, 0.9 + 1.7 * n), layout="constrained")
     axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]
     for ax, (track, (times, probs)) in zip(axes, series.items(), strict=False):
         times, probs = _break_gaps(times, probs)
         for j, name in enumerate(labels):
-            ax.plot(times, probs[:, j], color=np.array(colour(name)) / 255, label=name, lw=1.3)
+            ax.plot(
+                times, probs[:, j], color=np.array(colour(name)) / 255, label=name, lw=1.3, marker=".", ms=2
+            )
         ax.set_ylim(0, 1)
         ax.set_ylabel(f"person #{track}")
         ax.grid(alpha=0.3)

@@ -8,7 +8,8 @@ size). A pair is allowed when the IoU is at least `min_iou` or the centres are w
 and the two boxes' areas differ by less than 3×. So a face moving fast keeps its id, and two faces that cross
 keep theirs (each is expected where its own motion takes it).
 
-A track not seen for more than `max_gap` frames ends; if that face comes back it gets a new id. There is no
+A track not seen for more than `max_gap` frames of the video ends (frames skipped by a stride count as time, not
+as misses); if that face comes back it gets a new id. There is no
 identity model: a person who leaves the frame for longer than the gap, or is hidden that long, is a new track.
 """
 
@@ -63,6 +64,10 @@ class Tracker:
         self.min_iou, self.max_centre = float(min_iou), float(max_centre)
         self._tracks: list[_Track] = []
         self._next_id = 1
+        self._frame: int | None = (
+            None  # the last frame seen, and the smallest step between frames (the stride)
+        )
+        self._step: int | None = None
 
     def update(self, frame: int, boxes: list[Box], probs: np.ndarray) -> tuple[list[int], np.ndarray]:
         """Assign this frame's faces to tracks.
@@ -75,7 +80,15 @@ class Tracker:
         Returns:
             (track id of each face, N×C probabilities, smoothed when alpha > 0).
         """
-        self._tracks = [t for t in self._tracks if frame - t.last <= self.max_gap]
+        if self._frame is not None and frame > self._frame:
+            self._step = min(
+                self._step or frame - self._frame, frame - self._frame
+            )  # the stride frames come at
+        self._frame = frame
+        step = self._step or 1
+        self._tracks = [
+            t for t in self._tracks if frame - t.last - step <= self.max_gap
+        ]  # missed frames ≤ gap
         match = self._assign(frame, boxes)
         out = np.array(probs, dtype=np.float32, copy=True)
         ids = []

@@ -218,10 +218,16 @@ class AnnotatedSaver:
         return ident is not None and ident in self._inputs
 
     def close(self) -> None:
-        for video in self._videos.values():
+        from contextlib import ExitStack
+
+        def close_one(video) -> None:
             video.close()
             self.written.append(video.path)
-        self._videos = {}
+
+        videos, self._videos = list(self._videos.values()), {}
+        with ExitStack() as stack:  # every video is finished even when one of them fails
+            for video in reversed(videos):
+                stack.callback(close_one, video)
 
 
 def file_id(path: Path) -> tuple[int, int] | None:

@@ -1,0 +1,142 @@
+"""Planning a batch job without Ray: the tasks (one per image, one per video or video segment), the fixed Arrow
+schema of its output, the rows of one task, and which tasks an earlier run's output already holds (`--resume`).
+
+Rows are built by `ferkit.predict.table.face_rows`, the function behind `--csv`, so a batch job and `ferkit predict
+--csv` give the same columns and values.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ferkit.errors import FerkitError, SourceError
+from ferkit.predict.table import FACE_FIELDS, columns, face_rows
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: an image, or frames `start` ≤ index < `end` of a video (`end` -1: to its end)."""
+
+    kind: str  # "image" or "video"
+    path: str
+    start: int = 0
+    end: int = -1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
+    """The tasks of a job: every image and video the sources name (folders and globs expanded, as `ferkit
+    predict` does); a video is cut into ranges of `segment_seconds` when given.
+
+    Raises:
+        FerkitError: A source that is neither an image nor a video file (webcams and arrays cannot be batched).
+    """
+    from ferkit.predict.sources import parse_source, video_info
+
+    if segment_seconds is not None and not segment_seconds > 0:
+        raise FerkitError(f"--segment-seconds must be a positive number of seconds, got {segment_seconds}")
+    tasks: list[Task] = []
+    for item in parse_source(list(sources) if isinstance(sources, list | tuple) else sources):
+        if item.kind in ("image", "error"):
+            tasks.append(Task("image", item.name))
+        elif item.kind == "video":
+            count, fps = _info(video_info, item.name)
+            tasks += segments(item.name, count, fps, segment_seconds)
+        else:
+            raise FerkitError(f"{item.name}: a {item.kind} cannot be batched; give image or video files")
+    return tasks
+
+
+def _info(video_info, path: str) -> tuple[int, float]:
+    try:
+        return video_info(path)
+    except SourceError:
+        return 0, 30.0  # the task reports the error as its row
+
+
+def segments(path: str, frames: int, fps: float, seconds: float | None) -> list[Task]:
+    """A video's tasks: the whole video, or consecutive frame ranges of `seconds` (the last one open-ended, since
+    containers' frame counts are estimates)."""
+    if not seconds or frames <= 0:
+        return [Task("video", path)]
+    step = max(1, round(seconds * fps))
+    n = max(1, math.ceil(frames / step))
+    return [Task("video", path, i * step, (i + 1) * step if i < n - 1 else -1) for i in range(n)]
+
+
+def schema(labels):
+    """The output's pyarrow schema: the `--csv` columns with their types (see `ferkit.predict.table`)."""
+    import pyarrow as pa
+
+    types = {
+        "source": pa.string(),
+        "frame": pa.int64(),
+        "timestamp": pa.float64(),
+        "face": pa.int32(),
+        "track": pa.int32(),
+        "x": pa.int32(),
+        "y": pa.int32(),
+        "w": pa.int32(),
+        "h": pa.int32(),
+        "score": pa.float32(),
+        "label": pa.string(),
+        "confidence": pa.float32(),
+        "error": pa.string(),
+    }
+    assert set(FACE_FIELDS) <= set(types)
+    return pa.schema([(c, types.get(c, pa.float32())) for c in columns(labels)])
+
+
+def task_rows(recognizer, task: Task) -> list[dict]:
+    """The rows of one task: one per face, one per frame or image without a face, one per item that failed."""
+    from ferkit.predict.sources import Frame, video_frames
+
+    labels = recognizer.labels
+    if task.kind == "image":
+        frames = [_image_frame(task.path)]
+    else:
+        try:
+            frames = video_frames(task.path, task.start, None if task.end < 0 else task.end)
+        except SourceError as exc:
+            frames = [Frame(task.path, task.start, error=str(exc), kind="video")]
+    rows = []
+    for result in recognizer.stream_frames(frames, keep_images=False):
+        rows += face_rows(result, labels)
+    return rows
+
+
+def _image_frame(path: str):
+    """An image file read through ferkit's own reader (bytes first: Ray and object stores hand over bytes)."""
+    from ferkit.imageio import ImageReadError
+    from ferkit.predict.decode import read_rgb
+    from ferkit.predict.sources import Frame
+
+    try:
+        data = Path(path).read_bytes()
+        rgb, size = read_rgb(data, name=path)
+    except (OSError, ImageReadError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return Frame(path, error=reason if path in reason else f"{path}: {reason}", kind="image")
+    return Frame(path, 0, rgb, "image", size)
+
+
+def pending(tasks: list[Task], done_rows: list[tuple[str, int]]) -> list[Task]:
+    """The tasks an earlier output does not hold: `done_rows` are its (source, frame) pairs. A task's rows are
+    written together, so any row of a task's source inside its frame range means the task is done."""
+    frames: dict[str, list[int]] = {}
+    for source, frame in done_rows:
+        frames.setdefault(source, []).append(int(frame))
+    out = []
+    for t in tasks:
+        seen = frames.get(t.path, [])
+        if t.kind == "image":
+            done = bool(seen)
+        else:
+            done = any(t.start <= f and (t.end < 0 or f < t.end) for f in seen)
+        if not done:
+            out.append(t)
+    return out
