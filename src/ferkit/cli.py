@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "cv",
     "cv_ensemble",
     "predict",
+    "batch",
     "detectors",
     "export",
     "serve",

@@ -10,8 +10,6 @@ border (a person on both sides of a border gets one id per segment).
 
 from __future__ import annotations
 
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,16 +92,20 @@ def run_batch(sources, out: str | Path, options: BatchOptions | None = None, **l
     todo = _prepare_output(out, tasks, options)
     summary = BatchSummary(out, tasks=len(todo), skipped=len(tasks) - len(todo))
     labels = _labels(load_kwargs)
-    ray.init(
-        address=options.address, include_dashboard=False, ignore_reinit_error=True, **options.init_kwargs
-    )
+    started = not ray.is_initialized()  # a cluster this call starts, it also stops (tests keep theirs)
+    if started:
+        ray.init(
+            address=options.address, include_dashboard=False, logging_level="WARNING", **options.init_kwargs
+        )
     try:
         if todo:
+            ray.data.DataContext.get_current().enable_progress_bars = False
             ds = _dataset(ray, todo, options, load_kwargs, labels)
             (ds.write_parquet if options.fmt == "parquet" else ds.write_json)(str(out))
         summary.rows, summary.errors = _count(out, options.fmt, {t.path for t in todo})
     finally:
-        ray.shutdown()
+        if started:
+            ray.shutdown()  # also on Ctrl-C and on errors
     summary.seconds = time.perf_counter() - t0
     return summary
 
@@ -193,10 +195,3 @@ def _count(out: Path, fmt: str, sources: set[str]) -> tuple[int, list[str]]:
     """Rows this job wrote (those of its sources) and their errors."""
     rows = [r for r in _read(_data_files(out, fmt), fmt, ["source", "error"]) if r["source"] in sources]
     return len(rows), [r["error"] for r in rows if r["error"]]
-
-
-def cpu_count() -> int:
-    return os.cpu_count() or 1
-
-
-__all__ = ["BatchOptions", "BatchSummary", "run_batch", "shutil"]

@@ -17,13 +17,15 @@ def add_overrides(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_device(p) -> None:
-    """--device and --threads: where inference runs and how many CPU threads it may use."""
+def add_device(p, threads: bool = True) -> None:
+    """--device (and --threads): where inference runs and how many CPU threads it may use."""
     p.add_argument(
         "--device",
         default="cpu",
         help="cpu (default), cuda, cuda:N or mps: PyTorch's device, or ONNX Runtime's CUDA provider for .onnx",
     )
+    if not threads:
+        return
     p.add_argument(
         "--threads",
         type=int,

@@ -1,0 +1,170 @@
+"""`ferkit batch` on Ray Data (issue #19): the same rows as `Recognizer.predict`, a fixed schema, error rows, re-runs
+without duplicates, --resume, video segments. Planning is tested without Ray; the Ray tests share one local cluster
+(2 CPUs, small object store, no dashboard) and a hard timeout guards each against a deadlock."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+
+import numpy as np
+import pytest
+from tests._faces_fixtures import tiny_checkpoint, write_people_video
+
+from ferkit.batch import BatchOptions, Task, plan_tasks, schema, segments
+from ferkit.batch.plan import pending
+from ferkit.errors import FerkitError
+from ferkit.predict import load
+from ferkit.predict.table import columns, face_rows
+
+SAMPLE = (
+    __import__("pathlib").Path(__file__).resolve().parents[1] / "src" / "ferkit" / "samples" / "astronaut.jpg"
+)
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory):
+    d = tmp_path_factory.mktemp("batch")
+    imgs = d / "in"
+    imgs.mkdir()
+    shutil.copy(SAMPLE, imgs / "astronaut.jpg")
+    rng = np.random.default_rng(0)
+    from PIL import Image
+
+    Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype=np.uint8)).save(imgs / "noise.png")  # no face
+    (imgs / "broken.jpg").write_bytes(b"\xff\xd8 not really a jpeg")
+    video, _ = write_people_video(d / "scene.avi", frames=30)
+    return {"images": imgs, "video": video, "ckpt": tiny_checkpoint(d / "tiny.safetensors"), "root": d}
+
+
+# ---------------------------------------------------------------------------------------------- without Ray
+
+
+def test_segments_cover_the_video_once():
+    assert segments("v.mp4", 0, 25.0, 2.0) == [Task("video", "v.mp4")]  # count unknown: one task
+    tasks = segments("v.mp4", 130, 25.0, 2.0)
+    assert [(t.start, t.end) for t in tasks] == [(0, 50), (50, 100), (100, -1)]  # the last one open-ended
+    with pytest.raises(FerkitError, match="segment-seconds"):
+        plan_tasks(".", segment_seconds=0)
+
+
+def test_plan_and_resume_bookkeeping(inputs):
+    tasks = plan_tasks([inputs["images"], inputs["video"]], segment_seconds=0.5)
+    kinds = [t.kind for t in tasks]
+    assert kinds.count("image") == 3 and kinds.count("video") == 3  # 30 frames at 25 fps in 0.5 s pieces
+    done = [(str(inputs["images"] / "astronaut.jpg"), 0), (str(inputs["video"]), 13)]
+    left = pending(tasks, done)
+    assert len(left) == len(tasks) - 2  # the image and the segment [12, 24) holding frame 13
+    assert all(not (t.kind == "video" and t.start == 12) for t in left)
+
+
+def test_schema_is_the_csv_columns():
+    labels = ("angry", "happy")
+    s = schema(labels)
+    assert s.names == columns(labels) and str(s.field("track").type) == "int32"
+
+
+# ---------------------------------------------------------------------------------------------- with Ray
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray = pytest.importorskip("ray", reason="Ray not installed (pip install 'ferkit[ray]')")
+    ray.init(num_cpus=2, object_store_memory=100 * 2**20, include_dashboard=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()
+
+
+@pytest.fixture
+def deadline():
+    def boom(*_):
+        raise TimeoutError("ferkit batch took over 240 s: a deadlock?")
+
+    old = signal.signal(signal.SIGALRM, boom)
+    signal.alarm(240)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
+
+
+def _read(out):
+    import pyarrow.parquet as pq
+
+    return pq.read_table(sorted(out.glob("*.parquet"))).to_pylist()
+
+
+def _key(row):
+    return (row["source"], row["frame"], row["face"], row["label"], row["x"], row["y"], row["error"] is None)
+
+
+def test_rows_match_predict_and_reruns_never_duplicate(cluster, deadline, inputs, tmp_path):
+    from ferkit.batch import run_batch
+
+    out, ckpt = tmp_path / "out", inputs["ckpt"]
+    summary = run_batch(inputs["images"], out, BatchOptions(actors=1), model=ckpt)
+    rows = _read(out)
+    rec = load(ckpt)
+    expected = [r for res in rec.predict(inputs["images"]) for r in face_rows(res, rec.labels)]
+    assert sorted(map(_key, rows)) == sorted(map(_key, expected))
+    for got in rows:  # the same probabilities, float32 in the file
+        want = next(e for e in expected if _key(e) == _key(got))
+        assert np.allclose(
+            [got[f"p_{n}"] or 0 for n in rec.labels], [want[f"p_{n}"] or 0 for n in rec.labels], atol=1e-6
+        )
+    assert summary.rows == len(rows) and len(summary.errors) == 1 and "broken.jpg" in summary.errors[0]
+    with pytest.raises(FerkitError, match="--resume.*--overwrite"):
+        run_batch(inputs["images"], out, BatchOptions(actors=1), model=ckpt)
+    assert run_batch(inputs["images"], out, BatchOptions(actors=1, resume=True), model=ckpt).tasks == 0
+    run_batch(inputs["images"], out, BatchOptions(actors=1, overwrite=True), model=ckpt)
+    assert sorted(map(_key, _read(out))) == sorted(map(_key, rows))  # replaced, not appended
+
+
+def test_resume_adds_only_what_is_missing(cluster, deadline, inputs, tmp_path):
+    from ferkit.batch import run_batch
+
+    out, ckpt = tmp_path / "out", inputs["ckpt"]
+    run_batch(inputs["images"] / "astronaut.jpg", out, BatchOptions(actors=1), model=ckpt)
+    s = run_batch(inputs["images"], out, BatchOptions(actors=1, resume=True, fmt="parquet"), model=ckpt)
+    assert (s.tasks, s.skipped) == (2, 1)
+    sources = [r["source"] for r in _read(out)]
+    assert sorted(set(sources)) == sorted(str(p) for p in inputs["images"].iterdir())
+    assert sources.count(str(inputs["images"] / "astronaut.jpg")) == 1
+
+
+def test_video_segments_give_the_rows_of_one_pass(cluster, deadline, inputs, tmp_path):
+    from ferkit.batch import run_batch
+
+    ckpt = inputs["ckpt"]
+    run_batch(
+        inputs["video"],
+        tmp_path / "seg",
+        BatchOptions(actors=1, segment_seconds=0.4, fmt="jsonl"),
+        model=ckpt,
+    )
+    import json
+
+    rows = [
+        json.loads(line) for f in (tmp_path / "seg").glob("*.json") for line in f.read_text().splitlines()
+    ]
+    rec = load(ckpt)
+    expected = [r for res in rec.predict(inputs["video"]) for r in face_rows(res, rec.labels)]
+    assert sorted(map(_key, rows)) == sorted(
+        map(_key, expected)
+    )  # tracks restart per segment; all else equal
+
+
+def test_too_many_actors_is_refused_not_a_hang(cluster, deadline, inputs, tmp_path):
+    from ferkit.batch import run_batch
+
+    with pytest.raises(FerkitError, match="leave at least one"):
+        run_batch(inputs["images"], tmp_path / "o", BatchOptions(actors=2), model=inputs["ckpt"])
+
+
+def test_cli_exit_status_is_1_when_an_item_failed(cluster, deadline, inputs, tmp_path):
+    from ferkit.cli import main
+
+    common = ["--model", str(inputs["ckpt"]), "--quiet"]
+    assert main(["batch", str(inputs["images"]), "--out", str(tmp_path / "o"), *common]) == 1  # broken.jpg
+    assert (
+        main(["batch", str(inputs["images"] / "astronaut.jpg"), "--out", str(tmp_path / "o2"), *common]) == 0
+    )
