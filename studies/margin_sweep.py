@@ -142,7 +142,8 @@ def main() -> None:
         images, targets, crops = fer_sample(args.fer, labels, args.n)
         ref = float((rec.classify(crops).argmax(1) == np.array(targets)).mean())
         body = accuracy_table(rec, images, targets, margins, reference=ref)
-        out(f"Margin sweep: FER2013 PublicTest re-detected (n={len(images)})", f"{head}\n\n{body}")
+        which = f", detector {rec.detector.name}" if args.detector else ""
+        out(f"Margin sweep: FER2013 PublicTest re-detected (n={len(images)}){which}", f"{head}\n\n{body}")
     if args.wild and args.wild.is_dir():
         out(
             f"Margin sweep: stability on {args.wild.name} (unlabelled)",

@@ -1,0 +1,134 @@
+"""`ferkit batch` against `ferkit predict` on the same images: images/s with 1 and 2 actors, the fixed cost of a
+job (Ray start, actor start, shutdown: a one-image job), and the memory of one actor.
+
+    python benchmarks/batch_scaling.py [--images 1000] [--model default] [--no-record]
+
+The images are the photos of ../shared/data/wild that have faces (else the bundled astronaut), shrunk to at most
+640 px and copied under distinct names up to `--images`. `predict` is `run_predict` in this process (one
+recognizer, its default threads); each batch job starts its own local Ray cluster, as `ferkit batch` does. Actor
+memory is the largest resident set of any `_Recognize` actor process, sampled every 0.2 s from /proc (Linux).
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _record import record  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+WILD = ROOT.parent / "shared" / "data" / "wild"
+PHOTOS = [
+    "2007_007763.jpg",
+    "2008_001009.jpg",
+    "2008_001322.jpg",
+    "2008_002079.jpg",
+    "two_people.jpg",
+    "obama_and_biden.jpg",
+    "couple.jpg",
+    "bald_guys.jpg",
+    "alex_lacamoire1.jpg",
+    "justin.jpg",
+]
+
+
+def make_images(folder: Path, n: int) -> Path:
+    from PIL import Image
+
+    sources = [WILD / p for p in PHOTOS if (WILD / p).is_file()] or [
+        ROOT / "src/ferkit/samples/astronaut.jpg"
+    ]
+    shrunk = []
+    for p in sources:
+        im = Image.open(p).convert("RGB")
+        im.thumbnail((640, 640))
+        shrunk.append(im)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        shrunk[i % len(shrunk)].save(folder / f"img{i:05d}.jpg", quality=90)
+    return folder
+
+
+class ActorMemory:
+    """Largest RSS (MB) of a `_Recognize` actor process while running."""
+
+    def __init__(self) -> None:
+        self.peak, self._stop = 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            for proc in Path("/proc").glob("[0-9]*"):
+                try:
+                    if b"_Recognize" not in (proc / "cmdline").read_bytes():
+                        continue
+                    rss = next(
+                        ln for ln in (proc / "status").read_text().splitlines() if ln.startswith("VmRSS")
+                    )
+                except (OSError, StopIteration):
+                    continue
+                self.peak = max(self.peak, int(rss.split()[1]) / 1024)
+
+
+def timed_batch(images: Path, out: Path, actors: int, cpus: float, model: str) -> tuple[float, float]:
+    from ferkit.batch import BatchOptions, run_batch
+
+    shutil.rmtree(out, ignore_errors=True)
+    with ActorMemory() as mem:
+        t = time.perf_counter()
+        run_batch(images, out, BatchOptions(actors=actors, cpus_per_actor=cpus), model=model)
+        return time.perf_counter() - t, mem.peak
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=1000)
+    ap.add_argument("--model", default="default")
+    ap.add_argument("--no-record", action="store_true")
+    args = ap.parse_args()
+    import ferkit
+    from ferkit.predict.run import run_predict
+
+    tmp = Path(tempfile.mkdtemp(prefix="ferkit-batch-"))
+    images = make_images(tmp / "images", args.images)
+    one = make_images(tmp / "one", 1)
+    rec = ferkit.load(args.model)
+    t = time.perf_counter()
+    run_predict(images, rec, csv_path=tmp / "predict.csv", print_fn=None)
+    predict_s = time.perf_counter() - t
+    fixed_s, _ = timed_batch(one, tmp / "out1", 1, 1.0, args.model)
+    rows = [f"| `ferkit predict` (one process) | — | {predict_s:.1f} | {args.images / predict_s:.1f} | — |"]
+    for actors, cpus in ((1, 1.0), (2, 0.5)):
+        s, mem = timed_batch(images, tmp / f"out{actors}", actors, cpus, args.model)
+        rows.append(
+            f"| `ferkit batch`, {actors} actor(s) × {cpus:g} CPU | {fixed_s:.1f} | {s:.1f} | {args.images / s:.1f} | "
+            f"{mem:.0f} |"
+        )
+    body = (
+        f"{args.images} photos (wild photos with faces, ≤ 640 px), model `{args.model}` (`ferkit.load`: int8 ONNX "
+        "where shipped), default detector; a local Ray cluster per job on this machine's 2 cores.\n\n"
+        "| run | fixed cost per job, s (a one-image job) | wall, s | images/s | actor RSS, MB |\n|---|---|---|---|---|\n"
+        + "\n".join(rows)
+    )
+    print(body)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if not args.no_record:
+        record("ferkit batch on Ray Data against ferkit predict", body)
+
+
+if __name__ == "__main__":
+    main()
