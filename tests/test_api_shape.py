@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -20,6 +21,8 @@ FAST = ["model.name=seed_keras_cnn", "train.batch_size=32", "train.threads=1", "
 def test_the_package_exports_the_whole_workflow():
     for name in ("load_dataset", "load_config", "fit", "evaluate", "cross_validate", "export_onnx", "load"):
         assert callable(getattr(ferkit, name)), name
+    package = importlib.import_module("ferkit.evaluate")  # once imported, the subpackage is `ferkit.evaluate`
+    assert ferkit.evaluate is package and callable(package)  # and calling it runs evaluate()
     with pytest.raises(AttributeError, match="no attribute 'fitt'"):
         ferkit.fitt  # noqa: B018
 

@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import sys
+import types
+
 from ferkit.evaluate.cv import CVResult, FoldResult, cross_validate, make_folds
 from ferkit.evaluate.cv_ensemble import ensemble_cv
 from ferkit.evaluate.evaluator import EvalResult, evaluate
@@ -28,3 +31,15 @@ __all__ = [
     "make_folds",
     "write_report",
 ]
+
+
+class _CallablePackage(types.ModuleType):
+    """`ferkit.evaluate` is this package once it has been imported (Python sets a subpackage as its parent's
+    attribute), so the package itself runs `evaluate(...)` when called: `ferkit.evaluate(model, data)` works
+    either way."""
+
+    def __call__(self, *args, **kwargs) -> EvalResult:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallablePackage
