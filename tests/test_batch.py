@@ -168,3 +168,26 @@ def test_cli_exit_status_is_1_when_an_item_failed(cluster, deadline, inputs, tmp
     assert (
         main(["batch", str(inputs["images"] / "astronaut.jpg"), "--out", str(tmp_path / "o2"), *common]) == 0
     )
+
+
+def test_two_stages_give_the_rows_of_one(cluster, deadline, inputs, tmp_path):
+    """Detection in one actor, classification of the crops in another (a GPU one where there is a GPU): the same
+    rows as `Recognizer.predict`, track ids included."""
+    from ferkit.batch import run_batch
+
+    ckpt = inputs["ckpt"]
+    options = BatchOptions(actors=1, classify_actors=1, cpus_per_actor=0.5)
+    s = run_batch([inputs["images"], inputs["video"]], tmp_path / "two", options, model=ckpt)
+    rows = _read(tmp_path / "two")
+    rec = load(ckpt)
+    expected = [
+        r for res in rec.predict([inputs["images"], inputs["video"]]) for r in face_rows(res, rec.labels)
+    ]
+    with_track = lambda r: (*_key(r), r["track"])  # noqa: E731
+    assert sorted(map(with_track, rows)) == sorted(map(with_track, expected))
+    for got in rows:
+        want = next(e for e in expected if with_track(e) == with_track(got))
+        assert np.allclose(
+            [got[f"p_{n}"] or 0 for n in rec.labels], [want[f"p_{n}"] or 0 for n in rec.labels], atol=1e-6
+        )
+    assert len(s.errors) == 1

@@ -93,20 +93,23 @@ def schema(labels):
 
 def task_rows(recognizer, task: Task) -> list[dict]:
     """The rows of one task: one per face, one per frame or image without a face, one per item that failed."""
+    rows = []
+    for result in recognizer.stream_frames(task_frames(task), keep_images=False):
+        rows += face_rows(result, recognizer.labels)
+    return rows
+
+
+def task_frames(task: Task):
+    """The frames of a task (an image read through ferkit's reader, or a video's frame range); an item that
+    cannot be read is one frame carrying its error."""
     from ferkit.predict.sources import Frame, video_frames
 
-    labels = recognizer.labels
     if task.kind == "image":
-        frames = [_image_frame(task.path)]
-    else:
-        try:
-            frames = video_frames(task.path, task.start, None if task.end < 0 else task.end)
-        except SourceError as exc:
-            frames = [Frame(task.path, task.start, error=str(exc), kind="video")]
-    rows = []
-    for result in recognizer.stream_frames(frames, keep_images=False):
-        rows += face_rows(result, labels)
-    return rows
+        return [_image_frame(task.path)]
+    try:
+        return video_frames(task.path, task.start, None if task.end < 0 else task.end)
+    except SourceError as exc:
+        return [Frame(task.path, task.start, error=str(exc), kind="video")]
 
 
 def _image_frame(path: str):

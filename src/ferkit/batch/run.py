@@ -42,6 +42,9 @@ class BatchOptions:
     gpus_per_actor: float = 0.0
     batch_size: int = 8
     segment_seconds: float | None = None
+    classify_actors: int = (
+        0  # > 0: detection in `actors`, classification in these (GPU ones with gpus_per_actor)
+    )
     fmt: str = "parquet"
     resume: bool = False
     overwrite: bool = False
@@ -130,19 +133,40 @@ def _labels(load_kwargs: dict) -> tuple[str, ...]:
 
 def _dataset(ray, todo: list[Task], options: BatchOptions, load_kwargs: dict, labels):
     cpus = float(ray.cluster_resources().get("CPU", 1))
-    actors = options.actors or max(1, int((cpus - 1) // max(options.cpus_per_actor, 1e-9)))
-    if actors * options.cpus_per_actor > cpus - 1:
+    per, extra = max(options.cpus_per_actor, 1e-9), max(0, options.classify_actors)
+    actors = options.actors or max(1, int((cpus - 1) // per) - extra)
+    used = (actors + extra) * options.cpus_per_actor
+    if used > cpus - 1:
         raise FerkitError(
-            f"{actors} actor(s) × {options.cpus_per_actor:g} CPU would use {actors * options.cpus_per_actor:g} of the "
-            f"cluster's {cpus:g} CPUs: leave at least one for Ray's read and write tasks (fewer --actors or "
-            "--cpus-per-actor)"
+            f"{actors + extra} actor(s) × {options.cpus_per_actor:g} CPU would use {used:g} of the cluster's {cpus:g} "
+            "CPUs: leave at least one for Ray's read and write tasks (fewer --actors or --cpus-per-actor)"
         )
     threads = max(1, int(options.cpus_per_actor))
-    return ray.data.from_items([t.to_dict() for t in todo]).map_batches(
-        _Recognize,
-        fn_constructor_args=(load_kwargs, threads, labels),
+    items = ray.data.from_items([t.to_dict() for t in todo])
+    if not extra:
+        return items.map_batches(
+            _Recognize,
+            fn_constructor_args=(load_kwargs, threads, labels),
+            batch_size=options.batch_size,
+            concurrency=actors,
+            num_cpus=options.cpus_per_actor,
+            num_gpus=options.gpus_per_actor,
+        )
+    from ferkit.batch.stages import Classify, Detect
+
+    detected = items.map_batches(
+        Detect,
+        fn_constructor_args=(load_kwargs, threads),
         batch_size=options.batch_size,
         concurrency=actors,
+        num_cpus=options.cpus_per_actor,
+    )
+    return detected.map_batches(
+        Classify,
+        fn_constructor_args=(load_kwargs, threads, labels),
+        batch_format="pyarrow",
+        batch_size=256,  # frames: their crops are classified in one pass
+        concurrency=extra,
         num_cpus=options.cpus_per_actor,
         num_gpus=options.gpus_per_actor,
     )

@@ -28,6 +28,14 @@ def register(sub) -> None:
     )
     p.add_argument("--gpus-per-actor", type=float, default=0.0, metavar="G")
     p.add_argument(
+        "--classify-actors",
+        type=int,
+        default=0,
+        metavar="K",
+        help="two stages: detection in --actors CPU actors, classification of the crops in K actors (on GPUs with "
+        "--gpus-per-actor and --device cuda); 0: one stage",
+    )
+    p.add_argument(
         "--batch-size", type=int, default=8, metavar="B", help="tasks (images or segments) per call"
     )
     p.add_argument(
@@ -56,6 +64,7 @@ def _run(args) -> int:
         actors=args.actors,
         cpus_per_actor=args.cpus_per_actor,
         gpus_per_actor=args.gpus_per_actor,
+        classify_actors=args.classify_actors,
         batch_size=args.batch_size,
         segment_seconds=args.segment_seconds,
         fmt=args.format,

@@ -173,6 +173,13 @@ class Recognizer:
     # ------------------------------------------------------------------------------------------------ internals
 
     def _run(self, frames: list[Frame], trackers: dict[str, Tracker], keep: bool | None) -> list[FrameResult]:
+        pending, crops = self.detect_and_crop(frames)
+        probs = self.classify(np.stack(crops)) if crops else np.zeros((0, len(self.labels)), np.float32)
+        return [self._result(p, probs, trackers, keep) for p in pending]
+
+    def detect_and_crop(self, frames: list[Frame]) -> tuple[list[_Pending], list[np.ndarray]]:
+        """The first half of recognition: each frame's faces (in its decoded pixels) and their crops, in order;
+        a frame that cannot be processed gets its error. `ferkit.batch` runs the halves in separate actors."""
         from ferkit._deps import cv2
 
         bad_input = (FerkitError, ValueError, cv2().error)
@@ -189,8 +196,7 @@ class Recognizer:
                     item.faces, item.error = [], f"{frame.source}: {exc}"
                     del crops[item.start :]
             pending.append(item)
-        probs = self.classify(np.stack(crops)) if crops else np.zeros((0, len(self.labels)), np.float32)
-        return [self._result(p, probs, trackers, keep) for p in pending]
+        return pending, crops
 
     def _result(
         self, p: _Pending, probs: np.ndarray, trackers: dict[str, Tracker], keep: bool | None
@@ -199,26 +205,14 @@ class Recognizer:
         if p.error is None and not p.faces and self.require_face:
             raise NoFaceError(f"{frame.source} frame {frame.index}: no face found (require_face=True)")
         mine = probs[p.start : p.start + len(p.faces)]
-        k = frame.size[0] / frame.image.shape[1] if frame.ok and frame.size else 1.0
-        faces = [_to_original(f, k) for f in p.faces]
+        faces = original_faces(p)
         tracks: list[int | None] = [None] * len(faces)
         if frame.kind in ("video", "webcam") and p.error is None:
             tracker = trackers.get(frame.source)
             if tracker is None:
                 tracker = trackers[frame.source] = Tracker(self.smooth, gap_frames(frame.fps, self.track_gap))
             tracks, mine = tracker.update(frame.index, [f.box for f in faces], mine)
-        names = self.labels
-        results = [
-            FaceResult(
-                box=f.box,
-                score=float(f.score),
-                label=names[int(np.argmax(row))],
-                probs={n: float(v) for n, v in zip(names, row, strict=True)},
-                landmarks=f.landmarks,
-                track=t,
-            )
-            for f, row, t in zip(faces, mine, tracks, strict=True)
-        ]
+        results = face_results(faces, mine, tracks, self.labels)
         still = frame.kind in ("image", "array")
         keep_image = keep if keep is not None else still
         return FrameResult(
@@ -231,6 +225,30 @@ class Recognizer:
             fps=frame.fps,
             time=frame.time,
         )
+
+
+def face_results(
+    faces: list[Face], probs: np.ndarray, tracks: list, names: tuple[str, ...]
+) -> list[FaceResult]:
+    """Typed results of faces (original pixels), their class probabilities and track ids."""
+    return [
+        FaceResult(
+            box=f.box,
+            score=float(f.score),
+            label=names[int(np.argmax(row))],
+            probs={n: float(v) for n, v in zip(names, row, strict=True)},
+            landmarks=f.landmarks,
+            track=t,
+        )
+        for f, row, t in zip(faces, probs, tracks, strict=True)
+    ]
+
+
+def original_faces(p: _Pending) -> list[Face]:
+    """A pending frame's faces in the original image's pixels (a very large JPEG is decoded reduced)."""
+    frame = p.frame
+    k = frame.size[0] / frame.image.shape[1] if frame.ok and frame.size else 1.0
+    return [_to_original(f, k) for f in p.faces]
 
 
 def _to_original(face: Face, k: float) -> Face:
