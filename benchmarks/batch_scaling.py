@@ -2,10 +2,13 @@
 job (Ray start, actor start, shutdown: a one-image job), and the memory of one actor.
 
     python benchmarks/batch_scaling.py [--images 1000] [--model default] [--no-record]
+    python benchmarks/batch_scaling.py --gpu [--actors-list 1,2,4,8,14]   # on the lent GPU machine (16 cores + H200)
 
 The images are the photos of ../shared/data/wild that have faces (else the bundled astronaut), shrunk to at most
 640 px and copied under distinct names up to `--images`. `predict` is `run_predict` in this process (one
-recognizer, its default threads); each batch job starts its own local Ray cluster, as `ferkit batch` does. Actor
+recognizer, its default threads); each batch job starts its own local Ray cluster, as `ferkit batch` does. With
+`--gpu`, every job runs in two stages: detection in N one-CPU actors and classification of the crops in one GPU
+actor (`--classify-actors 1 --gpus-per-actor 1 --device cuda`), for each N of `--actors-list`. Actor
 memory is the largest resident set of any `_Recognize` actor process, sampled every 0.2 s from /proc (Linux).
 """
 
@@ -56,7 +59,7 @@ def make_images(folder: Path, n: int) -> Path:
 
 
 class ActorMemory:
-    """Largest RSS (MB) of a `_Recognize` actor process while running."""
+    """Largest RSS (MB) of a recognizer actor process (`_Recognize`, `Detect`, `Classify`) while running."""
 
     def __init__(self) -> None:
         self.peak, self._stop = 0.0, threading.Event()
@@ -74,7 +77,8 @@ class ActorMemory:
         while not self._stop.wait(0.2):
             for proc in Path("/proc").glob("[0-9]*"):
                 try:
-                    if b"_Recognize" not in (proc / "cmdline").read_bytes():
+                    cmd = (proc / "cmdline").read_bytes()
+                    if not any(name in cmd for name in (b"_Recognize", b"Detect", b"Classify")):
                         continue
                     rss = next(
                         ln for ln in (proc / "status").read_text().splitlines() if ln.startswith("VmRSS")
@@ -84,20 +88,45 @@ class ActorMemory:
                 self.peak = max(self.peak, int(rss.split()[1]) / 1024)
 
 
-def timed_batch(images: Path, out: Path, actors: int, cpus: float, model: str) -> tuple[float, float]:
+def timed_batch(images: Path, out: Path, actors: int, cpus: float, model: str, gpu: dict | None = None):
+    """(seconds, largest actor RSS in MB) of one `run_batch` job; `gpu`: {"device", "gpus"} for two stages."""
     from ferkit.batch import BatchOptions, run_batch
 
     shutil.rmtree(out, ignore_errors=True)
+    extra = {"classify_actors": 1, "gpus_per_actor": gpu["gpus"]} if gpu else {}
     with ActorMemory() as mem:
         t = time.perf_counter()
-        run_batch(images, out, BatchOptions(actors=actors, cpus_per_actor=cpus), model=model)
+        options = BatchOptions(actors=actors, cpus_per_actor=cpus, **extra)
+        run_batch(images, out, options, model=model, **({"device": gpu["device"]} if gpu else {}))
         return time.perf_counter() - t, mem.peak
+
+
+def gpu_scaling(
+    images: Path, tmp: Path, n: int, model: str, counts: list[int], gpu: dict, cpus: float
+) -> str:
+    rows = []
+    for k in counts:
+        s, mem = timed_batch(images, tmp / f"gpu{k}", k, cpus, model, gpu)
+        rows.append(f"| {k} | {s:.1f} | {n / s:.1f} | {mem:.0f} |")
+        print(rows[-1], flush=True)
+    return (
+        f"{n} photos, model `{model}` on {gpu['device']} (one classify actor, {gpu['gpus']:g} GPU), detection "
+        f"in N actors of {cpus:g} CPU.\n\n"
+        "| detect actors | wall, s | images/s | actor RSS, MB |\n|---|---|---|---|\n" + "\n".join(rows)
+    )
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--images", type=int, default=1000)
     ap.add_argument("--model", default="default")
+    ap.add_argument("--gpu", action="store_true", help="two-stage jobs with a GPU classify actor")
+    ap.add_argument("--actors-list", default="1,2,4,8,14", help="with --gpu: detect-actor counts")
+    ap.add_argument(
+        "--device", default="cuda", help="with --gpu: the classify actor's device (cpu: a smoke test)"
+    )
+    ap.add_argument("--gpus", type=float, default=1.0, help="with --gpu: GPUs of the classify actor")
+    ap.add_argument("--cpus", type=float, default=1.0, help="with --gpu: CPUs of each actor")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     import ferkit
@@ -105,6 +134,14 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="ferkit-batch-"))
     images = make_images(tmp / "images", args.images)
+    if args.gpu:
+        counts = [int(k) for k in args.actors_list.split(",")]
+        gpu = {"device": args.device, "gpus": args.gpus}
+        body = gpu_scaling(images, tmp, args.images, args.model, counts, gpu, args.cpus)
+        print(body)
+        if not args.no_record:
+            record("ferkit batch on Ray Data: detect actors against images/s, GPU classify actor", body)
+        return
     one = make_images(tmp / "one", 1)
     rec = ferkit.load(args.model)
     t = time.perf_counter()
