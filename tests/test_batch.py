@@ -143,9 +143,10 @@ def test_video_segments_give_the_rows_of_one_pass(cluster, deadline, inputs, tmp
     )
     import json
 
-    rows = [
-        json.loads(line) for f in (tmp_path / "seg").glob("*.json") for line in f.read_text().splitlines()
-    ]
+    from ferkit.batch.output import data_files
+
+    files = data_files(tmp_path / "seg", "jsonl")  # not the ferkit-batch.json marker
+    rows = [json.loads(line) for f in files for line in f.read_text().splitlines()]
     rec = load(ckpt)
     expected = [r for res in rec.predict(inputs["video"]) for r in face_rows(res, rec.labels)]
     assert sorted(map(_key, rows)) == sorted(
@@ -191,3 +192,54 @@ def test_two_stages_give_the_rows_of_one(cluster, deadline, inputs, tmp_path):
             [got[f"p_{n}"] or 0 for n in rec.labels], [want[f"p_{n}"] or 0 for n in rec.labels], atol=1e-6
         )
     assert len(s.errors) == 1
+
+
+@pytest.mark.parametrize(
+    "options, load, message",
+    [
+        (BatchOptions(cpus_per_actor=0), {}, "--cpus-per-actor 0"),
+        (BatchOptions(actors=0), {}, "--actors 0"),
+        (BatchOptions(), {"device": "cuda"}, "--gpus-per-actor"),
+        (BatchOptions(classify_actors=1, resume=True), {}, "--resume works with one-stage"),
+        (BatchOptions(batch_size=0), {}, "--batch-size 0"),
+    ],
+)
+def test_bad_options_are_named_before_anything_starts(options, load, message, tmp_path):
+    from ferkit.batch import run_batch
+
+    with pytest.raises(FerkitError, match=message):
+        run_batch(tmp_path, tmp_path / "o", options, **load)
+    assert not (tmp_path / "o").exists()
+
+
+def test_output_folder_rules(tmp_path):
+    from ferkit.batch.output import MARKER, prepare_output
+
+    tasks = [Task("image", "/x/a.jpg")]
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "package.json").write_text("{}")
+    with pytest.raises(FerkitError, match="not a ferkit batch output"):  # never deletes a stranger's files
+        prepare_output(tmp_path / "mine", tasks, "jsonl", ("a",), False, True)
+    out = tmp_path / "out"
+    assert prepare_output(out, tasks, "parquet", ("a",), False, False) == tasks
+    assert (out / MARKER).is_file()
+    (out / "x_000000-0.parquet").write_bytes(b"")
+    with pytest.raises(FerkitError, match="wrote parquet"):  # another format or model cannot resume it
+        prepare_output(out, tasks, "jsonl", ("a",), True, False)
+    with pytest.raises(FerkitError, match="labels"):
+        prepare_output(out, tasks, "parquet", ("a", "b"), True, False)
+
+
+def test_a_file_cut_short_is_set_aside_and_its_items_run_again(cluster, deadline, inputs, tmp_path):
+    from ferkit.batch import run_batch
+
+    out, ckpt = tmp_path / "out", inputs["ckpt"]
+    run_batch(inputs["images"], out, BatchOptions(actors=1, batch_size=1), model=ckpt)
+    files = sorted(out.glob("*.parquet"))
+    cut = files[0]
+    cut.write_bytes(cut.read_bytes()[:20])  # as if the run had been killed while writing it
+    with pytest.warns(UserWarning, match="unreadable"):
+        s = run_batch(inputs["images"], out, BatchOptions(actors=1, resume=True), model=ckpt)
+    assert s.tasks >= 1 and (out / (cut.name + ".broken")).is_file()
+    sources = sorted(r["source"] for r in _read(out) if r["face"] in (0, None))
+    assert sorted(set(sources)) == sorted(str(p) for p in inputs["images"].iterdir()) and len(sources) == 3

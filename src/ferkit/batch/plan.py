@@ -43,6 +43,8 @@ def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
     for item in parse_source(list(sources) if isinstance(sources, list | tuple) else sources):
         if item.kind in ("image", "error"):
             tasks.append(Task("image", item.name))
+        elif item.kind == "video" and not segment_seconds:
+            tasks.append(Task("video", item.name))  # no need to open it here
         elif item.kind == "video":
             count, fps = _info(video_info, item.name)
             tasks += segments(item.name, count, fps, segment_seconds)

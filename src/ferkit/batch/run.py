@@ -13,10 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ferkit.batch.plan import Task, pending, plan_tasks, schema, task_rows
+from ferkit.batch import output
+from ferkit.batch.plan import Task, plan_tasks, schema, task_rows
 from ferkit.errors import FerkitError
 
-FORMATS = ("parquet", "jsonl")
+FORMATS = tuple(output.SUFFIX)
 
 
 @dataclass
@@ -40,7 +41,9 @@ class BatchOptions:
     actors: int | None = None
     cpus_per_actor: float = 1.0
     gpus_per_actor: float = 0.0
-    batch_size: int = 8
+    batch_size: int | None = (
+        None  # tasks per actor call; None: 8 images, or 1 video (videos spread over actors)
+    )
     segment_seconds: float | None = None
     classify_actors: int = (
         0  # > 0: detection in `actors`, classification in these (GPU ones with gpus_per_actor)
@@ -77,40 +80,76 @@ def run_batch(sources, out: str | Path, options: BatchOptions | None = None, **l
     """Recognise emotions in every image and video of `sources` on Ray Data; rows go to `out`.
 
     Args:
-        sources: What `ferkit predict` accepts, as a path, glob, folder or list of them (images and videos).
-        out: The output folder (Parquet or JSON-lines files).
+        sources: What `ferkit predict` accepts, as a path, glob, folder or list of them (images and videos), on
+            storage every node of the cluster can read (paths are made absolute here).
+        out: The output folder (Parquet or JSON-lines files), on storage every node can write and this process
+            can read.
         options: Cluster, concurrency, segments, format and re-run semantics (`BatchOptions`).
         **load_kwargs: `ferkit.load` arguments: model, detector, device, min_face, max_side, tta, ...
 
     Raises:
-        FerkitError: Ray is not installed, the output holds an earlier run (without resume or overwrite), or
-            the requested actors would leave no CPU for Ray's own tasks.
+        FerkitError: Ray is not installed, a bad option, the output holds an earlier run (without resume or
+            overwrite) or other files, or the requested actors cannot be placed on the cluster.
     """
     import time
 
-    options = options or BatchOptions()
-    t0, out = time.perf_counter(), Path(out)
+    o = options or BatchOptions()
+    _check_options(o, load_kwargs)
+    t0, out = time.perf_counter(), Path(out).expanduser().resolve()
     ray = _ray()
-    tasks = plan_tasks(sources, options.segment_seconds)
-    todo = _prepare_output(out, tasks, options)
-    summary = BatchSummary(out, tasks=len(todo), skipped=len(tasks) - len(todo))
     labels = _labels(load_kwargs)
-    started = not ray.is_initialized()  # a cluster this call starts, it also stops (tests keep theirs)
-    if started:
-        ray.init(
-            address=options.address, include_dashboard=False, logging_level="WARNING", **options.init_kwargs
-        )
-    try:
-        if todo:
-            ray.data.DataContext.get_current().enable_progress_bars = False
-            ds = _dataset(ray, todo, options, load_kwargs, labels)
-            (ds.write_parquet if options.fmt == "parquet" else ds.write_json)(str(out))
-        summary.rows, summary.errors = _count(out, options.fmt, {t.path for t in todo})
-    finally:
+    tasks = plan_tasks(_absolute(sources), o.segment_seconds)
+    todo = output.prepare_output(out, tasks, o.fmt, labels, o.resume, o.overwrite)
+    summary = BatchSummary(out, tasks=len(todo), skipped=len(tasks) - len(todo))
+    if todo:
+        before = set(output.data_files(out, o.fmt))
+        started = not ray.is_initialized()  # a cluster this call starts, it also stops (tests keep theirs)
         if started:
-            ray.shutdown()  # also on Ctrl-C and on errors
+            ray.init(address=o.address, include_dashboard=False, logging_level="WARNING", **o.init_kwargs)
+        try:
+            ray.data.DataContext.get_current().enable_progress_bars = False
+            ds = _dataset(ray, todo, o, load_kwargs, labels)
+            (ds.write_parquet if o.fmt == "parquet" else ds.write_json)(str(out))
+            new = sorted(set(output.data_files(out, o.fmt)) - before)
+            summary.rows, summary.errors = output.count(new, o.fmt)
+        finally:
+            if started:
+                ray.shutdown()  # also on Ctrl-C and on errors
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _check_options(o: BatchOptions, load_kwargs: dict) -> None:
+    """FerkitError naming the option for values that would fail late or hang the cluster."""
+    if not o.cpus_per_actor > 0:
+        raise FerkitError(f"--cpus-per-actor {o.cpus_per_actor:g}: must be more than 0")
+    if o.actors is not None and o.actors < 1:
+        raise FerkitError(f"--actors {o.actors}: must be at least 1")
+    if o.classify_actors < 0 or o.gpus_per_actor < 0:
+        raise FerkitError("--classify-actors and --gpus-per-actor must not be negative")
+    if o.batch_size is not None and o.batch_size < 1:
+        raise FerkitError(f"--batch-size {o.batch_size}: must be at least 1")
+    if str(load_kwargs.get("device", "cpu")).startswith("cuda") and not o.gpus_per_actor > 0:
+        raise FerkitError(
+            "--device cuda needs --gpus-per-actor (Ray hands a GPU only to actors that ask for one)"
+        )
+    if o.classify_actors and o.resume:
+        raise FerkitError(
+            "--resume works with one-stage jobs: two stages write a video's rows across many files"
+        )
+    if o.classify_actors and load_kwargs.get("smooth"):
+        raise FerkitError(
+            "smoothing needs the one-stage job (the two-stage job tracks without probabilities)"
+        )
+
+
+def _absolute(sources):
+    """Paths as absolute paths: Ray's workers do not run in this process's working folder."""
+    if isinstance(sources, list | tuple):
+        return [_absolute(s) for s in sources]
+    if isinstance(sources, str | Path):
+        return str(Path(sources).expanduser().absolute())
+    return sources
 
 
 def _ray():
@@ -123,99 +162,61 @@ def _ray():
 
 
 def _labels(load_kwargs: dict) -> tuple[str, ...]:
-    """The model's class names, read once here (cheaply: no detector) to fix the schema before any actor starts."""
+    """The model's class names, read here on the CPU (the labels do not depend on the device) to fix the schema
+    before any actor starts."""
     from ferkit.backends import load_backend
 
-    return tuple(
-        load_backend(load_kwargs.get("model"), load_kwargs.get("device", "cpu")).data_config.labels.names
-    )
+    return tuple(load_backend(load_kwargs.get("model"), "cpu").data_config.labels.names)
 
 
-def _dataset(ray, todo: list[Task], options: BatchOptions, load_kwargs: dict, labels):
-    cpus = float(ray.cluster_resources().get("CPU", 1))
-    per, extra = max(options.cpus_per_actor, 1e-9), max(0, options.classify_actors)
-    actors = options.actors or max(1, int((cpus - 1) // per) - extra)
-    used = (actors + extra) * options.cpus_per_actor
+def _placement(ray, o: BatchOptions) -> int:
+    """How many first-stage actors to start; FerkitError when the request cannot be placed."""
+    res = ray.cluster_resources()
+    cpus, gpus = float(res.get("CPU", 1)), float(res.get("GPU", 0))
+    extra = o.classify_actors
+    actors = o.actors or max(1, int((cpus - 1) // o.cpus_per_actor) - extra)
+    used = (actors + extra) * o.cpus_per_actor
     if used > cpus - 1:
         raise FerkitError(
-            f"{actors + extra} actor(s) × {options.cpus_per_actor:g} CPU would use {used:g} of the cluster's {cpus:g} "
-            "CPUs: leave at least one for Ray's read and write tasks (fewer --actors or --cpus-per-actor)"
+            f"{actors + extra} actor(s) × {o.cpus_per_actor:g} CPU would use {used:g} of the cluster's {cpus:g} CPUs: "
+            "leave at least one for Ray's read and write tasks (fewer --actors or --cpus-per-actor)"
         )
-    threads = max(1, int(options.cpus_per_actor))
+    wanted = (extra or actors) * o.gpus_per_actor
+    if wanted > gpus:
+        raise FerkitError(f"the actors ask for {wanted:g} GPU(s), the cluster has {gpus:g}")
+    return actors
+
+
+def _dataset(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels):
+    actors = _placement(ray, o)
+    threads = max(1, int(o.cpus_per_actor))
+    videos = any(t.kind == "video" for t in todo)
+    size = o.batch_size or (1 if videos else 8)  # Ray bundles `size` tasks per call: videos one by one
     items = ray.data.from_items([t.to_dict() for t in todo])
-    if not extra:
+    if not o.classify_actors:
         return items.map_batches(
             _Recognize,
             fn_constructor_args=(load_kwargs, threads, labels),
-            batch_size=options.batch_size,
+            batch_size=size,
             concurrency=actors,
-            num_cpus=options.cpus_per_actor,
-            num_gpus=options.gpus_per_actor,
+            num_cpus=o.cpus_per_actor,
+            num_gpus=o.gpus_per_actor,
         )
     from ferkit.batch.stages import Classify, Detect
 
     detected = items.map_batches(
         Detect,
         fn_constructor_args=(load_kwargs, threads),
-        batch_size=options.batch_size,
+        batch_size=size,
         concurrency=actors,
-        num_cpus=options.cpus_per_actor,
+        num_cpus=o.cpus_per_actor,
     )
     return detected.map_batches(
         Classify,
         fn_constructor_args=(load_kwargs, threads, labels),
         batch_format="pyarrow",
         batch_size=256,  # frames: their crops are classified in one pass
-        concurrency=extra,
-        num_cpus=options.cpus_per_actor,
-        num_gpus=options.gpus_per_actor,
+        concurrency=o.classify_actors,
+        num_cpus=o.cpus_per_actor,
+        num_gpus=o.gpus_per_actor,
     )
-
-
-def _prepare_output(out: Path, tasks: list[Task], options: BatchOptions) -> list[Task]:
-    """The tasks to run: all of them in a new or emptied folder, those not yet in it under `resume`."""
-    if options.fmt not in FORMATS:
-        raise FerkitError(f"--format {options.fmt!r}: choose one of {', '.join(FORMATS)}")
-    if out.exists() and not out.is_dir():
-        raise FerkitError(f"--out {out}: that is a file; give a folder")
-    earlier = _data_files(out, options.fmt)
-    if earlier and not (options.resume or options.overwrite):
-        raise FerkitError(
-            f"--out {out} already holds {len(earlier)} output file(s) of an earlier run: pass --resume to add only "
-            "what is missing, or --overwrite to start over"
-        )
-    if options.overwrite:
-        for path in earlier:
-            path.unlink()
-        earlier = []
-    out.mkdir(parents=True, exist_ok=True)
-    return pending(tasks, _done_rows(earlier, options.fmt)) if earlier else tasks
-
-
-def _data_files(out: Path, fmt: str) -> list[Path]:
-    suffix = ".parquet" if fmt == "parquet" else ".json"
-    return sorted(p for p in out.glob(f"*{suffix}") if p.is_file()) if out.is_dir() else []
-
-
-def _read(files: list[Path], fmt: str, cols: list[str]) -> list[dict]:
-    if fmt == "parquet":
-        import pyarrow.parquet as pq
-
-        return [row for f in files for row in pq.read_table(f, columns=cols).to_pylist()]
-    import json
-
-    rows = []
-    for f in files:
-        with open(f, encoding="utf-8") as fh:
-            rows += [{c: d.get(c) for c in cols} for d in map(json.loads, filter(str.strip, fh))]
-    return rows
-
-
-def _done_rows(files: list[Path], fmt: str) -> list[tuple[str, int]]:
-    return [(r["source"], r["frame"]) for r in _read(files, fmt, ["source", "frame"])]
-
-
-def _count(out: Path, fmt: str, sources: set[str]) -> tuple[int, list[str]]:
-    """Rows this job wrote (those of its sources) and their errors."""
-    rows = [r for r in _read(_data_files(out, fmt), fmt, ["source", "error"]) if r["source"] in sources]
-    return len(rows), [r["error"] for r in rows if r["error"]]

@@ -64,7 +64,7 @@ def detected_rows(recognizer, task: Task) -> list[dict]:
                             strict=True,
                         )
                     ),
-                    "faces": json.dumps(described),
+                    "faces": json.dumps(described, default=float),
                     "crops": np.stack(mine).tobytes() if mine else b"",
                 }
             )

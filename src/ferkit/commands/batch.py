@@ -36,7 +36,10 @@ def register(sub) -> None:
         "--gpus-per-actor and --device cuda); 0: one stage",
     )
     p.add_argument(
-        "--batch-size", type=int, default=8, metavar="B", help="tasks (images or segments) per call"
+        "--batch-size",
+        type=int,
+        metavar="B",
+        help="tasks per actor call (default: 8 images, or 1 video or segment)",
     )
     p.add_argument(
         "--segment-seconds",

@@ -367,6 +367,11 @@ def _capture_frames(
     fps = fps if 0.0 < fps < 1000.0 else 30.0  # containers / cameras that do not say: assume 30
     if start > 0:
         cap.set(cv.CAP_PROP_POS_FRAMES, start)  # OpenCV seeks to a keyframe and decodes up to `start`
+        if int(round(cap.get(cv.CAP_PROP_POS_FRAMES))) != start:  # a backend that cannot seek exactly
+            cap.set(cv.CAP_PROP_POS_FRAMES, 0)
+            for _ in range(start):
+                if not cap.grab():
+                    break
     kept, index, clock = 0, start, time.monotonic()
     try:
         while (max_frames is None or kept < max_frames) and (end is None or index < end):
