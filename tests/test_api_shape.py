@@ -80,3 +80,21 @@ def test_the_worker_factory_refuses_to_start_without_settings(monkeypatch):
     with pytest.raises(RuntimeError, match=f"{SETTINGS_ENV} is not set"):
         app_from_env()
     assert SETTINGS_ENV not in os.environ
+
+
+def test_devices_are_checked_with_one_message_each():
+    from ferkit.errors import ModelError
+
+    with pytest.raises(ModelError, match="'gpu' is not a device"):
+        ferkit.load(device="gpu")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="CUDA is not available"):
+            ferkit.load("fast", device="cuda")
+    ort = pytest.importorskip("onnxruntime")
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        from ferkit.weights import WEIGHTS_DIR
+
+        with pytest.raises(ModelError, match="no CUDA provider.*onnxruntime-gpu"):
+            ferkit.load(WEIGHTS_DIR / "default.int8.onnx", device="cuda")

@@ -80,12 +80,15 @@ class OnnxBackend:
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = int(threads)
         opts.log_severity_level = 3
+        providers = _providers(ort, str(device))  # a missing CUDA provider is its own message
         try:
-            session = ort.InferenceSession(
-                str(path), sess_options=opts, providers=_providers(ort, str(device))
-            )
+            session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable models
             raise ModelError(f"{path}: not a model ONNX Runtime can load ({exc})") from None
+        if str(device).startswith("cuda") and session.get_providers()[0] != "CUDAExecutionProvider":
+            raise ModelError(
+                f"{path}: ONNX Runtime could not start its CUDA provider (it would run on the CPU)"
+            )
         cfg, meta = read_onnx_meta(session.get_modelmeta().custom_metadata_map, path)
         backend = cls(session, cfg, meta, name=path.stem)
         backend._check_outputs(path)

@@ -96,7 +96,7 @@ def load_backend(model: object = None, device: str = "cpu", threads: int | None 
         ModelError: The model cannot be found or loaded (the message names the file), or the device is not
             available.
     """
-    device = check_device(device)
+    device = check_device(device, torch_needed=False)  # the name now; PyTorch's CUDA only where torch runs it
     if threads is not None:
         set_torch_threads(threads)
     from ferkit.backends.torch_backend import TorchBackend
@@ -107,7 +107,7 @@ def load_backend(model: object = None, device: str = "cpu", threads: int | None 
         import torch
 
         if isinstance(model, torch.nn.Module):
-            return TorchBackend(model, device)
+            return TorchBackend(model, check_device(device))
         raise ModelError(f"model of type {type(model).__name__} is not a path, name, nn.Module or backend")
     path = resolve_model_path(model, prefer_int8=str(device) == "cpu")
     if path.suffix.lower() == ".onnx":
@@ -115,20 +115,21 @@ def load_backend(model: object = None, device: str = "cpu", threads: int | None 
 
         backend = OnnxBackend.load(path, threads=threads or 0, device=device)
     else:
-        backend = TorchBackend.load(path, device)
+        backend = TorchBackend.load(path, check_device(device))
     if path.parent == weights_dir():
         backend.name = path.name.rsplit(".", 1)[0]  # "default", or "default.int8" for the shipped int8 model
     return backend
 
 
-def check_device(device) -> str:
-    """The device name, or ModelError when it is not one or is not available here."""
+def check_device(device, torch_needed: bool = True) -> str:
+    """The device name, or ModelError when it is not one or (`torch_needed`) PyTorch cannot use it here. An ONNX
+    model on "cuda" needs ONNX Runtime's CUDA provider instead (checked when its session opens)."""
     import re
 
     name = str(device or "cpu")
     if not re.fullmatch(r"cpu|mps|cuda(:\d+)?", name):
         raise ModelError(f"device {name!r} is not a device; use cpu, cuda, cuda:N or mps")
-    if name.startswith("cuda"):
+    if name.startswith("cuda") and torch_needed:
         import torch
 
         if not torch.cuda.is_available():
