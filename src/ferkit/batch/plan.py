@@ -46,18 +46,14 @@ def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
         elif item.kind == "video" and not segment_seconds:
             tasks.append(Task("video", item.name))  # no need to open it here
         elif item.kind == "video":
-            count, fps = _info(video_info, item.name)
+            try:
+                count, fps = video_info(item.name)
+            except SourceError:
+                count, fps = 0, 30.0  # one task, which reports the error as its row
             tasks += segments(item.name, count, fps, segment_seconds)
         else:
             raise FerkitError(f"{item.name}: a {item.kind} cannot be batched; give image or video files")
     return tasks
-
-
-def _info(video_info, path: str) -> tuple[int, float]:
-    try:
-        return video_info(path)
-    except SourceError:
-        return 0, 30.0  # the task reports the error as its row
 
 
 def segments(path: str, frames: int, fps: float, seconds: float | None) -> list[Task]:

@@ -33,3 +33,28 @@ def add_device(p, threads: bool = True) -> None:
         help="CPU threads for inference (default: one per core); set it to the cores this job owns when other "
         "work shares the machine",
     )
+
+
+def add_recognizer(p) -> None:
+    """The model and detector options of `predict` and `batch` (`recognizer_kwargs` reads them back)."""
+    from ferkit.constants import TTA_MODES
+
+    p.add_argument(
+        "--model", help="shipped model name, checkpoint (.safetensors) or ONNX file (default: default)"
+    )
+    p.add_argument("--detector", help="face detector from `ferkit detectors` (default: the best available)")
+    p.add_argument("--min-face", type=int, metavar="PX", help="ignore faces smaller than PX pixels")
+    p.add_argument(
+        "--max-side",
+        type=int,
+        metavar="PX",
+        help="longest side face detection runs at (default 960); raise it for small faces in big photos",
+    )
+    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation")
+
+
+def recognizer_kwargs(args, *extra: str) -> dict:
+    """`ferkit.load` keyword arguments from `add_recognizer`'s options, `add_device`'s and the `extra` ones
+    (options left unset keep the library's defaults)."""
+    names = ("model", "detector", "device", "threads", "min_face", "max_side", "tta", *extra)
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ferkit.commands._common import add_device
-from ferkit.constants import TTA_MODES
+from ferkit.commands._common import add_device, add_recognizer, recognizer_kwargs
 
 
 def register(sub) -> None:
@@ -49,11 +48,7 @@ def register(sub) -> None:
     )
     p.add_argument("--resume", action="store_true", help="add only the items the output does not hold yet")
     p.add_argument("--overwrite", action="store_true", help="delete an earlier run's files in --out first")
-    p.add_argument("--model", help="shipped model name, checkpoint or ONNX file (default: default)")
-    p.add_argument("--detector", help="face detector from `ferkit detectors`")
-    p.add_argument("--min-face", type=int, metavar="PX")
-    p.add_argument("--max-side", type=int, metavar="PX")
-    p.add_argument("--tta", default="none", choices=TTA_MODES)
+    add_recognizer(p)
     p.add_argument("--quiet", action="store_true")
     add_device(p, threads=False)  # an actor's threads are its --cpus-per-actor
     p.set_defaults(func=_run)
@@ -74,12 +69,8 @@ def _run(args) -> int:
         resume=args.resume,
         overwrite=args.overwrite,
     )
-    load = {"model": args.model, "detector": args.detector, "device": args.device, "tta": args.tta}
-    load.update(
-        {k: v for k, v in (("min_face", args.min_face), ("max_side", args.max_side)) if v is not None}
-    )
     source = args.source[0] if len(args.source) == 1 else list(args.source)
-    summary = run_batch(source, args.out, options, **load)
+    summary = run_batch(source, args.out, options, **recognizer_kwargs(args))
     if not args.quiet:
         print(
             f"{summary.tasks} task(s) run, {summary.skipped} already in {summary.out}; {summary.rows} row(s), "

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ferkit.commands._common import add_device
-from ferkit.constants import TTA_MODES
+from ferkit.commands._common import add_device, add_recognizer, recognizer_kwargs
 
 
 def register(sub) -> None:
@@ -18,26 +17,15 @@ def register(sub) -> None:
         "webcam index (0 is the first webcam). Exit status 1 when some item could not be read.",
     )
     p.add_argument("source", nargs="+", help="image, folder, glob, video file or webcam index")
-    p.add_argument(
-        "--model", help="shipped model name, checkpoint (.safetensors) or ONNX file (default: default)"
-    )
-    p.add_argument("--detector", help="face detector from `ferkit detectors` (default: the best available)")
+    add_recognizer(p)
     _add_outputs(p)
     p.add_argument("--show", action="store_true", help="live window with FPS (needs a display; q quits)")
-    p.add_argument("--min-face", type=int, metavar="PX", help="ignore faces smaller than PX pixels")
-    p.add_argument(
-        "--max-side",
-        type=int,
-        metavar="PX",
-        help="longest side face detection runs at (default 960); raise it for small faces in big photos",
-    )
     p.add_argument(
         "--smooth", type=float, default=0.0, metavar="ALPHA", help="video smoothing, 0..1 (0 = off)"
     )
     p.add_argument(
         "--margin", type=float, metavar="F", help="extra context around the face (fraction, default 0)"
     )
-    p.add_argument("--tta", default="none", choices=TTA_MODES, help="test-time augmentation")
     p.add_argument("--stride", type=_at_least_1, default=1, metavar="N", help="use every N-th video frame")
     p.add_argument(
         "--max-frames", type=_at_least_1, metavar="N", help="stop each video / webcam after N frames"
@@ -93,11 +81,7 @@ def _run(args: argparse.Namespace) -> int:
     from ferkit.predict import load
     from ferkit.predict.run import run_predict
 
-    options = {"min_face": args.min_face, "max_side": args.max_side, "smooth": args.smooth, "tta": args.tta}
-    for key in ("margin", "track_gap"):
-        if getattr(args, key) is not None:
-            options[key] = getattr(args, key)
-    recognizer = load(args.model, args.detector, device=args.device, threads=args.threads, **options)
+    recognizer = load(**recognizer_kwargs(args, "smooth", "margin", "track_gap"))
     source = args.source[0] if len(args.source) == 1 else list(args.source)
     summary = run_predict(
         source,

@@ -8,6 +8,7 @@ itself does not ship it. Without PyAV, `VideoWriter` (OpenCV, mp4v) is used inst
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 from fractions import Fraction
 from pathlib import Path
@@ -17,6 +18,7 @@ import numpy as np
 TIME_BASE = Fraction(1, 90_000)  # the MPEG clock: exact for 24, 25, 30 and 29.97 fps alike
 
 
+@functools.cache
 def available() -> bool:
     """Whether PyAV is installed and its FFmpeg has an H.264 encoder."""
     if importlib.util.find_spec("av") is None:

@@ -37,19 +37,17 @@ def read_rgb(
     Raises:
         ImageReadError: Missing, empty, corrupt or non-image file, or too large (message names the file).
     """
-    if isinstance(path, bytes | bytearray | memoryview):
-        data, label = bytes(path), name or "<bytes>"
-        big = _oversized_jpeg(io.BytesIO(data), max_pixels)
-        if big is None:
-            im = open_image(data, max_pixels=max_pixels, name=str(label))
-            return to_rgb(im), (im.width, im.height)
-        return _draft_decode(io.BytesIO(data), big, max_pixels, label)
-    path = Path(path)
-    big = _oversized_jpeg(path, max_pixels)
+    data = bytes(path) if isinstance(path, bytes | bytearray | memoryview) else None
+    source = data if data is not None else Path(path)
+
+    def opened():  # a fresh reader each time: every step reads from the start
+        return io.BytesIO(data) if data is not None else source
+
+    big = _oversized_jpeg(opened(), max_pixels)
     if big is None:
-        im = open_image(path, max_pixels=max_pixels)
+        im = open_image(source, max_pixels=max_pixels, name=name)
         return to_rgb(im), (im.width, im.height)
-    return _draft_decode(path, big, max_pixels)
+    return _draft_decode(opened(), big, max_pixels, (name or "<bytes>") if data is not None else None)
 
 
 def _oversized_jpeg(path, max_pixels: int) -> tuple[int, int] | None:

@@ -8,7 +8,6 @@ each person, the annotated frame where each of their most frequent emotions was 
 from __future__ import annotations
 
 import html
-import re
 from pathlib import Path
 
 import numpy as np
@@ -16,14 +15,9 @@ import numpy as np
 from ferkit.predict.results import FrameResult
 from ferkit.predict.summary import Summarizer, write_summary
 from ferkit.predict.timeline import write_timeline
-from ferkit.predict.writers import output_folder
+from ferkit.predict.writers import file_stem, output_folder
 
 THUMB_HEIGHT = 160  # pixels of a report snapshot
-
-
-def stem(source: str) -> str:
-    """A file-name-safe stem for a source ("clips/a b.mp4" -> "a_b", "webcam:0" -> "webcam_0")."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source).stem or source).strip("_") or "source"
 
 
 class PeopleWriter:
@@ -51,7 +45,7 @@ class PeopleWriter:
     def stem(self, source: str) -> str:
         """A file stem for a source's outputs, unique within the run (two clip.mp4 in two folders differ)."""
         if source not in self._stems:
-            base, n = stem(source), 1
+            base, n = file_stem(source), 1
             name = base
             while name in self._stems.values():
                 n += 1

@@ -109,7 +109,7 @@ def _close_outputs(sinks: list, saver, summary: RunSummary, commit: bool) -> Non
     def close_sink(sink) -> None:
         sink.close(commit=commit)
         if commit:
-            summary.written += list(getattr(sink, "written", [sink.path] if hasattr(sink, "path") else []))
+            summary.written += sink.written
 
     def close_saver() -> None:
         saver.close()

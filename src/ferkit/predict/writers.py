@@ -18,6 +18,11 @@ from ferkit.errors import FerkitError
 from ferkit.predict.results import FrameResult
 
 
+def file_stem(source: str, empty: str = "source") -> str:
+    """A file-name-safe stem for a source's outputs ("clips/a b.mp4" -> "a_b", "webcam:0" -> "webcam_0")."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source).stem or source).strip("_") or empty
+
+
 def output_folder(path: str | Path, what: str) -> Path:
     """Create (if needed) the folder `path` for `what`, or raise FerkitError naming it."""
     path = Path(path)
@@ -46,6 +51,11 @@ class _StagedFile:
         except OSError as exc:
             self._stage.close()
             raise FerkitError(f"{what} {self.path}: cannot write here ({exc.strerror or exc})") from None
+
+    @property
+    def written(self) -> list[Path]:
+        """The files this writer produces (every sink has `written`; the per-person writer has several)."""
+        return [self.path]
 
     def close(self, commit: bool = True) -> None:
         if commit:
@@ -199,7 +209,7 @@ class AnnotatedSaver:
             self.written.append(result.save(self._unique(result.source, ".jpg")))
 
     def _unique(self, source: str, suffix: str) -> Path:
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(source).stem or source).strip("_") or "frame"
+        stem = file_stem(source, "frame")
         if self._is_input(self.folder / f"{stem}{suffix}") or self._is_input(Path(source)):
             stem += ".annotated"  # beside its source (or another input of the same name): never over it
         name, i = stem, 1
