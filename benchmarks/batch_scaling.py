@@ -4,6 +4,9 @@ job (Ray start, actor start, shutdown: a one-image job), and the memory of one a
     python benchmarks/batch_scaling.py [--images 1000] [--model default] [--no-record]
     python benchmarks/batch_scaling.py --gpu [--actors-list 1,2,4,8,14]   # on the lent GPU machine (16 cores + H200)
 
+On the GPU machine this runs through release/gpu/batch_scaling.sh (Ray carried in as a pack, photos from
+`--photos`, the section also written to `--write` since only $OUT comes back).
+
 The images are the photos of ../shared/data/wild that have faces (else the bundled astronaut), shrunk to at most
 640 px and copied under distinct names up to `--images`. `predict` is `run_predict` in this process (one
 recognizer, its default threads); each batch job starts its own local Ray cluster, as `ferkit batch` does. With
@@ -15,6 +18,7 @@ memory is the largest resident set of any `_Recognize` actor process, sampled ev
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -41,10 +45,10 @@ PHOTOS = [
 ]
 
 
-def make_images(folder: Path, n: int) -> Path:
+def make_images(folder: Path, n: int, photos: Path = WILD) -> Path:
     from PIL import Image
 
-    sources = [WILD / p for p in PHOTOS if (WILD / p).is_file()] or [
+    sources = [photos / p for p in PHOTOS if (photos / p).is_file()] or [
         ROOT / "src/ferkit/samples/astronaut.jpg"
     ]
     shrunk = []
@@ -109,9 +113,11 @@ def gpu_scaling(
         s, mem = timed_batch(images, tmp / f"gpu{k}", k, cpus, model, gpu)
         rows.append(f"| {k} | {s:.1f} | {n / s:.1f} | {mem:.0f} |")
         print(rows[-1], flush=True)
+    from ferkit.faces import default_detector
+
     return (
         f"{n} photos, model `{model}` on {gpu['device']} (one classify actor, {gpu['gpus']:g} GPU), detection "
-        f"in N actors of {cpus:g} CPU.\n\n"
+        f"(`{default_detector()}`) in N actors of {cpus:g} CPU; {os.cpu_count()} cores.\n\n"
         "| detect actors | wall, s | images/s | actor RSS, MB |\n|---|---|---|---|\n" + "\n".join(rows)
     )
 
@@ -127,18 +133,22 @@ def main() -> None:
     )
     ap.add_argument("--gpus", type=float, default=1.0, help="with --gpu: GPUs of the classify actor")
     ap.add_argument("--cpus", type=float, default=1.0, help="with --gpu: CPUs of each actor")
+    ap.add_argument("--photos", type=Path, default=WILD, help="folder holding the wild photos")
+    ap.add_argument("--write", type=Path, help="also write the section's text to this file")
     ap.add_argument("--no-record", action="store_true")
     args = ap.parse_args()
     import ferkit
     from ferkit.predict.run import run_predict
 
     tmp = Path(tempfile.mkdtemp(prefix="ferkit-batch-"))
-    images = make_images(tmp / "images", args.images)
+    images = make_images(tmp / "images", args.images, args.photos)
     if args.gpu:
         counts = [int(k) for k in args.actors_list.split(",")]
         gpu = {"device": args.device, "gpus": args.gpus}
         body = gpu_scaling(images, tmp, args.images, args.model, counts, gpu, args.cpus)
         print(body)
+        if args.write:
+            args.write.write_text(body + "\n")
         if not args.no_record:
             record("ferkit batch on Ray Data: detect actors against images/s, GPU classify actor", body)
         return
