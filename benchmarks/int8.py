@@ -4,11 +4,12 @@ the int8 file shipped beside the weights when it keeps the accuracy within 0.3 p
     python benchmarks/int8.py [--models default,fast] [--data ../shared/data/fer2013] [--calib-n 1024]
                               [--seconds 5] [--ship] [--no-record]
 
-For each model: its shipped PyTorch weights exported to ONNX (float32), and `ferkit.quantize.quantize_int8` of
-them calibrated on `calib-n` class-stratified faces of the FER2013 train split (never PublicTest). Accuracy is
-`ferkit.evaluate` on PublicTest (no TTA) with each ONNX model; speed is faces/s of `backend.logits` at batch 64
-(preprocessing included) with ONNX Runtime's default threads, on the same random crops, alternating the two
-models over several rounds and keeping each one's best round (the machine may be shared).
+Each of `--models` is a shipped name or a checkpoint file (`runs/x/best.safetensors`: measured, never shipped).
+For each: its PyTorch weights exported to ONNX (float32), and `ferkit.quantize.quantize_int8` of them calibrated
+on `calib-n` class-stratified faces of the FER2013 train split (never PublicTest). Accuracy is `ferkit.evaluate`
+on PublicTest (no TTA) with each ONNX model; speed is faces/s of `backend.logits` at batch 64 (preprocessing
+included) with ONNX Runtime's default threads, on the same random crops, alternating the two models over several
+rounds and keeping each one's best round (the machine may be shared).
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path,
     from ferkit.quantize import quantize_int8
     from ferkit.weights import WEIGHTS_DIR
 
-    fp32 = export_onnx(WEIGHTS_DIR / f"{name}.safetensors", folder / f"{name}.onnx")
+    source = WEIGHTS_DIR / f"{name}.safetensors" if "/" not in name else Path(name)
+    fp32 = export_onnx(source, folder / f"{source.parent.name}-{source.stem}.onnx")
     t = time.perf_counter()
-    q = quantize_int8(fp32, folder / f"{name}.int8.onnx", data, n_calib=calib_n)
+    q = quantize_int8(fp32, folder / f"{source.parent.name}-{source.stem}.int8.onnx", data, n_calib=calib_n)
     quantize_s = time.perf_counter() - t
     acc = {
         kind: evaluate(str(path), data, split=split).metrics.accuracy * 100
@@ -109,11 +111,12 @@ def main() -> None:
             r = one_model(name, Path(args.data), args.calib_n, args.seconds, Path(tmp), args.split)
             drop = r["acc"]["fp32"] - r["acc"]["int8"]
             ok = drop <= MAX_ACCURACY_DROP and r["speed"]["int8"] > r["speed"]["fp32"]
-            if args.ship:
+            if args.ship and "/" not in name:
                 ship(name, r, ok, args.calib_n, args.split)
                 shipped += [name] if ok else []
+            label = name if "/" not in name else f"`{name}` (a checkpoint: measured, not shipped)"
             rows.append(
-                f"| {name} | {r['acc']['fp32']:.2f} % | {r['acc']['int8']:.2f} % | {-drop:+.2f} | "
+                f"| {label} | {r['acc']['fp32']:.2f} % | {r['acc']['int8']:.2f} % | {-drop:+.2f} | "
                 f"{r['label_changes']:.1%} | {r['speed']['fp32']:,.0f} | {r['speed']['int8']:,.0f} | "
                 f"{r['speed']['int8'] / r['speed']['fp32']:.2f}× | {r['size_mb']['fp32']:.1f} → "
                 f"{r['size_mb']['int8']:.1f} MB | {'yes' if ok else 'no'} |"
