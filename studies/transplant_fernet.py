@@ -68,18 +68,6 @@ def fit_stem(student, teacher, images: torch.Tensor, steps: int, batch: int, lr:
     return losses
 
 
-def accuracy(model, images: torch.Tensor, labels: torch.Tensor, batch: int = 512) -> float:
-    from ferkit.models.data_config import preprocess
-
-    model.eval()
-    right = 0
-    with torch.no_grad():
-        for i in range(0, len(images), batch):
-            out = model(preprocess(images[i : i + batch], model.data_config))
-            right += int((out.argmax(1) == labels[i : i + batch]).sum())
-    return right / len(images)
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("teacher", help="a resnet18_fer checkpoint or shipped name")
@@ -91,20 +79,26 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
 
     from ferkit.data import load_dataset
+    from ferkit.evaluate import evaluate
     from ferkit.models import load_model, save_checkpoint
 
     torch.manual_seed(0)
     teacher = load_model(args.teacher).float()
     ds = load_dataset(args.data)
-    train, test = ds.take_split("train"), ds.take_split("public_test")
-    images, labels = torch.as_tensor(test.images), torch.as_tensor(test.labels)
+    test = ds.take_split("public_test")
+
+    def accuracy(model) -> float:
+        return evaluate(model, test).metrics.accuracy
+
     student = transplant(teacher)
-    before = accuracy(student, images, labels)
+    before = accuracy(student)
     t0 = time.perf_counter()
-    losses = fit_stem(student, teacher, torch.as_tensor(train.images), args.steps, args.batch, args.lr)
+    losses = fit_stem(
+        student, teacher, torch.as_tensor(ds.take_split("train").images), args.steps, args.batch, args.lr
+    )
     seconds = time.perf_counter() - t0
-    after = accuracy(student, images, labels)
-    ref = accuracy(teacher, images, labels)
+    after = accuracy(student)
+    ref = accuracy(teacher)
     save_checkpoint(args.out, student, {"transplanted_from": str(args.teacher)})
     lines = [
         "| model | PublicTest (fp32) |",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import shutil
 import signal
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,9 +18,7 @@ from ferkit.errors import FerkitError
 from ferkit.predict import load
 from ferkit.predict.table import columns, face_rows
 
-SAMPLE = (
-    __import__("pathlib").Path(__file__).resolve().parents[1] / "src" / "ferkit" / "samples" / "astronaut.jpg"
-)
+SAMPLE = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "samples" / "astronaut.jpg"
 
 
 @pytest.fixture(scope="module")

@@ -89,6 +89,14 @@ def schema(labels):
     return pa.schema([(c, types.get(c, pa.float32())) for c in columns(labels)])
 
 
+def batch_tasks(batch):
+    """The tasks of a batch Ray hands an actor (columns of `Task.to_dict()`)."""
+    for kind, path, start, end in zip(
+        batch["kind"], batch["path"], batch["start"], batch["end"], strict=True
+    ):
+        yield Task(str(kind), str(path), int(start), int(end))
+
+
 def task_rows(recognizer, task: Task) -> list[dict]:
     """The rows of one task: one per face, one per frame or image without a face, one per item that failed."""
     rows = []

@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ferkit.batch import output
-from ferkit.batch.plan import Task, plan_tasks, schema, task_rows
+from ferkit.batch.plan import Task, batch_tasks, plan_tasks, schema, task_rows
 from ferkit.errors import FerkitError
-
-FORMATS = tuple(output.SUFFIX)
 
 
 @dataclass
@@ -34,26 +32,25 @@ class BatchSummary:
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """How the job runs on the cluster. `actors` None: as many as fit while one CPU stays free for Ray's own
-    read and write tasks (a 2-CPU machine gets one 1-CPU actor)."""
+    """How the job runs on the cluster.
+
+    `actors` None: as many as fit while one CPU stays free for Ray's own read and write tasks (a 2-CPU machine
+    gets one 1-CPU actor). `batch_size`: tasks per actor call; None is 8 images, or 1 video (videos spread over
+    actors). `classify_actors` > 0: detection in `actors`, classification in these (GPU ones with
+    `gpus_per_actor`). `init_kwargs`: extra `ray.init` arguments (tests: num_cpus, object store).
+    """
 
     address: str | None = None
     actors: int | None = None
     cpus_per_actor: float = 1.0
     gpus_per_actor: float = 0.0
-    batch_size: int | None = (
-        None  # tasks per actor call; None: 8 images, or 1 video (videos spread over actors)
-    )
+    batch_size: int | None = None
     segment_seconds: float | None = None
-    classify_actors: int = (
-        0  # > 0: detection in `actors`, classification in these (GPU ones with gpus_per_actor)
-    )
+    classify_actors: int = 0
     fmt: str = "parquet"
     resume: bool = False
     overwrite: bool = False
-    init_kwargs: dict = field(
-        default_factory=dict
-    )  # extra ray.init arguments (tests: num_cpus, object store)
+    init_kwargs: dict = field(default_factory=dict)
 
 
 class _Recognize:
@@ -68,11 +65,7 @@ class _Recognize:
     def __call__(self, batch: dict):
         import pyarrow as pa
 
-        rows = []
-        for kind, path, start, end in zip(
-            batch["kind"], batch["path"], batch["start"], batch["end"], strict=True
-        ):
-            rows += task_rows(self.rec, Task(str(kind), str(path), int(start), int(end)))
+        rows = [row for task in batch_tasks(batch) for row in task_rows(self.rec, task)]
         return pa.Table.from_pylist(rows, schema=self.schema)
 
 

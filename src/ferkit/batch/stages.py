@@ -13,10 +13,8 @@ from itertools import islice
 
 import numpy as np
 
-from ferkit.batch.plan import Task, schema, task_frames
+from ferkit.batch.plan import Task, batch_tasks, schema, task_frames
 from ferkit.predict.table import face_rows
-
-DETECTED = ("source", "frame", "time", "fps", "width", "height", "kind", "error", "faces", "crops")
 
 
 def detected_schema():
@@ -41,29 +39,26 @@ def detected_schema():
 def detected_rows(recognizer, task: Task) -> list[dict]:
     """Stage 1 for one task: one row per frame with its faces (original pixels), track ids and crops."""
     from ferkit.predict.recognizer import original_faces
-    from ferkit.predict.track import Tracker, gap_frames
 
-    frames, rows, tracker = iter(task_frames(task)), [], None
+    frames, rows, trackers = iter(task_frames(task)), [], {}
     while chunk := list(islice(frames, recognizer.frames_per_batch)):
         pending, crops = recognizer.detect_and_crop(chunk)
         for p in pending:
             f, faces = p.frame, original_faces(p)
-            tracks = [None] * len(faces)
-            if f.kind == "video" and p.error is None:
-                tracker = tracker or Tracker(0.0, gap_frames(f.fps, recognizer.track_gap))
-                tracks = tracker.update(f.index, [x.box for x in faces], np.zeros((len(faces), 1)))[0]
+            tracks, _ = recognizer.track(p, faces, np.zeros((len(faces), 1)), trackers)
             mine = crops[p.start : p.start + len(faces)]
             described = [[list(x.box), x.score, x.landmarks, t] for x, t in zip(faces, tracks, strict=True)]
             w, h = f.size if f.size else (None, None)
             rows.append(
                 {
-                    **dict(
-                        zip(
-                            DETECTED[:8],
-                            (f.source, f.index, f.time, f.fps, w, h, f.kind, p.error),
-                            strict=True,
-                        )
-                    ),
+                    "source": f.source,
+                    "frame": f.index,
+                    "time": f.time,
+                    "fps": f.fps,
+                    "width": w,
+                    "height": h,
+                    "kind": f.kind,
+                    "error": p.error,
                     "faces": json.dumps(described, default=float),
                     "crops": np.stack(mine).tobytes() if mine else b"",
                 }
@@ -111,11 +106,7 @@ class Detect:
     def __call__(self, batch: dict):
         import pyarrow as pa
 
-        rows = []
-        for kind, path, start, end in zip(
-            batch["kind"], batch["path"], batch["start"], batch["end"], strict=True
-        ):
-            rows += detected_rows(self.rec, Task(str(kind), str(path), int(start), int(end)))
+        rows = [row for task in batch_tasks(batch) for row in detected_rows(self.rec, task)]
         return pa.Table.from_pylist(rows, schema=detected_schema())
 
 

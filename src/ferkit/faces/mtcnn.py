@@ -200,9 +200,8 @@ class MtcnnDetector(Detector):
 
     default_threshold = 0.9
     default_max_side = 960
-    smallest_face = (
-        24  # pixels at the working size: the pyramid's first scale (the paper's 20 is 1.4x slower)
-    )
+    # pixels at the working size: the pyramid's first scale (the paper's 20 is 1.4x slower)
+    smallest_face = 24
 
     def __init__(
         self, min_face: int = 0, threshold: float | None = None, max_side: int | None = None, threads: int = 2

@@ -198,20 +198,27 @@ class Recognizer:
             pending.append(item)
         return pending, crops
 
+    def track(
+        self, p: _Pending, faces: list[Face], probs: np.ndarray, trackers: dict[str, Tracker]
+    ) -> tuple[list[int | None], np.ndarray]:
+        """Track ids of a video or webcam frame's faces (None elsewhere) and their probabilities, smoothed when
+        `smooth` > 0; `trackers` holds one tracker per source, created here. `ferkit.batch` tracks with it too."""
+        frame = p.frame
+        if frame.kind not in ("video", "webcam") or p.error is not None:
+            return [None] * len(faces), probs
+        tracker = trackers.get(frame.source)
+        if tracker is None:
+            tracker = trackers[frame.source] = Tracker(self.smooth, gap_frames(frame.fps, self.track_gap))
+        return tracker.update(frame.index, [f.box for f in faces], probs)
+
     def _result(
         self, p: _Pending, probs: np.ndarray, trackers: dict[str, Tracker], keep: bool | None
     ) -> FrameResult:
         frame = p.frame
         if p.error is None and not p.faces and self.require_face:
             raise NoFaceError(f"{frame.source} frame {frame.index}: no face found (require_face=True)")
-        mine = probs[p.start : p.start + len(p.faces)]
         faces = original_faces(p)
-        tracks: list[int | None] = [None] * len(faces)
-        if frame.kind in ("video", "webcam") and p.error is None:
-            tracker = trackers.get(frame.source)
-            if tracker is None:
-                tracker = trackers[frame.source] = Tracker(self.smooth, gap_frames(frame.fps, self.track_gap))
-            tracks, mine = tracker.update(frame.index, [f.box for f in faces], mine)
+        tracks, mine = self.track(p, faces, probs[p.start : p.start + len(p.faces)], trackers)
         results = face_results(faces, mine, tracks, self.labels)
         still = frame.kind in ("image", "array")
         keep_image = keep if keep is not None else still
