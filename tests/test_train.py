@@ -14,6 +14,7 @@ from ferkit.config import load_config
 from ferkit.errors import ConfigError, ModelError, TrainingError
 from ferkit.models import load_model, read_checkpoint_meta
 from ferkit.train import fit
+from ferkit.train.build import build_model
 
 FAST = [
     "model.name=seed_keras_cnn",
@@ -23,6 +24,8 @@ FAST = [
     "augment.erase=0",
     "augment.rotate=3",
     "augment.translate=0.03",
+    "train.amp=none",  # explicit: runs compared with each other must not depend on a timed choice
+    "train.channels_last=off",
 ]
 
 
@@ -552,3 +555,72 @@ def test_multi_target_trains_without_a_teacher():
     with pytest.raises(ConfigError, match="train.distill_from is an empty list"):
         _cfg("train.distill_from=[]")
     assert _cfg("train.distill_from=a.safetensors").train.distill_from == ["a.safetensors"]
+
+
+def test_auto_speed_probe_times_each_setting_and_records_its_choice(tmp_path, monkeypatch):
+    import yaml
+
+    import ferkit.train.speed_probe as probe
+
+    timed = []
+
+    def fake_time(model, amp, cl, batch, steps=3):
+        timed.append((amp, cl))
+        return {(False, False): 10.0, (False, True): 12.0, (True, False): 30.0, (True, True): 25.0}[(amp, cl)]
+
+    monkeypatch.setattr(probe, "time_setting", fake_time)
+    ds = bar_dataset(4, 2)
+    train, val = ds.take_split("train"), ds.take_split("public_test")
+    logs = []
+    cfg = load_config(None, [*FAST[:-2], "train.epochs=1", "train.amp=auto", "train.channels_last=auto"])
+    model = build_model(cfg, train.label_space, None, False)
+    chosen = probe.resolve_cpu_speed(cfg, model, torch.device("cpu"), logs.append)
+    assert sorted(timed) == [(False, False), (False, True), (True, False), (True, True)]
+    assert (chosen.train.amp, chosen.train.channels_last) == ("bf16", "off")
+    assert "bf16 NCHW is fastest" in logs[0] and cfg.train.amp == "auto"  # the caller's config is kept
+
+    res = fit(cfg, tmp_path / "run", train=train, val=val, quiet=True)
+    saved = yaml.safe_load((res.run_dir / "config.yaml").read_text())["train"]
+    assert (saved["amp"], saved["channels_last"]) == ("bf16", "off")
+    assert read_checkpoint_meta(res.best_path)["config"]["train"]["amp"] == "bf16"
+
+
+def test_explicit_speed_settings_win_over_the_probe(monkeypatch):
+    import ferkit.train.speed_probe as probe
+
+    timed = []
+    monkeypatch.setattr(probe, "time_setting", lambda m, a, c, b, steps=3: timed.append((a, c)) or float(c))
+    ds = bar_dataset(4, 2)
+    model = build_model(_cfg(), ds.label_space, None, False)
+    assert probe.resolve_cpu_speed(_cfg(), model, torch.device("cpu")) == _cfg()  # nothing left to auto
+    assert timed == []
+    half = load_config(None, [*FAST[:-2], "train.amp=none", "train.channels_last=auto"])
+    chosen = probe.resolve_cpu_speed(half, model, torch.device("cpu"), lambda *a: None)
+    assert timed == [(False, False), (False, True)]  # only the key left to auto is probed
+    assert (chosen.train.amp, chosen.train.channels_last) == ("none", "on")
+    assert probe.resolve_cpu_speed(half, model, torch.device("meta")) is half  # CUDA keeps its own rule
+
+
+def test_time_setting_measures_a_real_training_step():
+    from ferkit.models import create_model
+    from ferkit.train.speed_probe import time_setting
+
+    model = create_model("seed_cnn4c3f_28")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert time_setting(model, amp=False, cl=True, batch=4, steps=1) > 0
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())  # a copy was trained
+
+
+def test_a_resumed_run_keeps_the_speed_settings_its_config_recorded(tmp_path):
+    from ferkit.config import save_config
+    from ferkit.train.trainer import _kept_speed
+
+    auto = load_config(None, [*FAST[:-2], "train.amp=auto", "train.channels_last=auto"])
+    assert _kept_speed(auto, tmp_path) is auto  # no config.yaml yet: nothing to keep
+    save_config(
+        load_config(None, [*FAST[:-2], "train.amp=bf16", "train.channels_last=off"]), tmp_path / "config.yaml"
+    )
+    kept = _kept_speed(auto, tmp_path)
+    assert (kept.train.amp, kept.train.channels_last) == ("bf16", "off")
+    explicit = _cfg()
+    assert _kept_speed(explicit, tmp_path) is explicit  # explicit values win

@@ -88,8 +88,8 @@ class TrainCfg:
     select_metric: str = "val_acc"  # val_acc, val_macro_f1, val_loss
     seed: int = 0
     device: str = "auto"  # auto, cpu, cuda, mps
-    amp: str = "auto"  # auto (bf16 on CUDA), bf16, none
-    channels_last: str = "auto"  # auto (on CUDA), on, off
+    amp: str = "auto"  # auto (bf16 on CUDA; on a CPU the faster of the two, timed per model), bf16, none
+    channels_last: str = "auto"  # auto (on CUDA; on a CPU the faster, timed with amp), on, off
     compile: bool = False
     threads: int = 0  # CPU threads; 0 = torch default
     eval_batch_size: int = 512

@@ -25,8 +25,8 @@ def pick_device(name: str) -> torch.device:
 
 
 def use_amp(t: TrainCfg, device: torch.device) -> bool:
-    """bf16 autocast: on for CUDA under 'auto'. On a CPU it is opt-in (`bf16`): on this Zen 4 CPU it trains ResNet-18
-    and vgg_fer_gap 2.2–2.3× faster, mobilefer no faster (benchmarks/RESULTS.md, "Training throughput per model")."""
+    """bf16 autocast: on for CUDA under 'auto'. On a CPU the trainer replaces 'auto' by the measured faster
+    setting before this is asked (`ferkit.train.speed_probe`); a leftover 'auto' on a CPU means off."""
     return t.amp == "bf16" or (t.amp == "auto" and device.type == "cuda")
 
 

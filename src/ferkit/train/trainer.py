@@ -26,6 +26,7 @@ from ferkit.train.losses import balanced_class_weights
 from ferkit.train.progress import Progress
 from ferkit.train.run_files import plot_curves, read_history, write_history, write_json
 from ferkit.train.schedules import Plateau
+from ferkit.train.speed_probe import resolve_cpu_speed
 from ferkit.train.state import RunState, check_best, load_state, save_state
 
 
@@ -166,6 +167,10 @@ def _set_up(cfg, run_dir, data_path, train, val, resume, exist_ok, init_from, fr
         raise TrainingError("the training or validation split is empty")
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg, train.label_space, init_from, freeze, log).to(device)
+    if resume:
+        cfg = _kept_speed(cfg, run_dir)
+    elif world == 1:  # under DDP every rank must run alike: `auto` keeps its fixed rule there
+        cfg = resolve_cpu_speed(cfg, model, device, log)
     epochs = _epoch_setup(cfg, model, train, device, rank, world, log)
     plateau = Plateau(cfg.schedule, cfg.optim.lr, _mode(cfg)) if cfg.schedule.name == "plateau" else None
     meta = {
@@ -178,6 +183,24 @@ def _set_up(cfg, run_dir, data_path, train, val, resume, exist_ok, init_from, fr
         **({"init_from": str(init_from)} if init_from else {}),
     }
     return _Run(cfg, run_dir, device, rank, world, log, quiet, model, epochs, val, plateau, meta)
+
+
+def _kept_speed(cfg: Config, run_dir: Path) -> Config:
+    """On resume, `auto` speed settings take the values the run's config.yaml recorded when it started (the
+    probe's choice), so the resumed epochs run exactly as the first ones did."""
+    import dataclasses
+
+    import yaml
+
+    saved_path, t = run_dir / "config.yaml", cfg.train
+    if (t.amp != "auto" and t.channels_last != "auto") or not saved_path.is_file():
+        return cfg
+    try:
+        saved = (yaml.safe_load(saved_path.read_text()) or {}).get("train", {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return cfg
+    kept = {k: saved[k] for k in ("amp", "channels_last") if getattr(t, k) == "auto" and k in saved}
+    return dataclasses.replace(cfg, train=dataclasses.replace(t, **kept)) if kept else cfg
 
 
 def _epoch_setup(cfg: Config, model, train: FerDataset, device, rank: int, world: int, log) -> TrainSetup:
