@@ -272,3 +272,68 @@ def test_crop_levels_the_eyes_using_landmarks():
     eye_y = (face.landmarks[0][1] + face.landmarks[1][1]) / 2 + 0.5
     top = face_square(face)[1] - face_square(face)[2] / 2
     assert math.isclose((eye_y - top) / face_square(face)[2], FER_EYE_Y, abs_tol=0.01)
+
+
+def _tight_faces() -> dict[str, np.ndarray]:
+    import cv2
+
+    x, y, w, h = ASTRONAUT_FACE
+    img = astronaut()
+    loose = img[max(0, y - h // 8) : y + h + h // 8, max(0, x - w // 8) : x + w + w // 8]
+    return {
+        "fills the frame": img[y : y + h, x : x + w],
+        "cut by the border": img[y + h // 4 : y + h, x : x + w],
+        "48x48": cv2.resize(loose, (48, 48), interpolation=cv2.INTER_AREA),
+    }
+
+
+@pytest.mark.parametrize("kind", ["fills the frame", "cut by the border", "48x48"])
+@pytest.mark.parametrize("name", REAL)
+def test_tight_and_small_faces_come_back_with_one_box(name, kind):
+    if name == "haar" and kind == "fills the frame":
+        pytest.skip("the OpenCV cascade (the fallback detector) needs the chin and forehead: known limitation")
+    image = _tight_faces()[kind]
+    faces = get_detector(name).detect(image)
+    assert len(faces) == 1
+    x, y, w, h = faces[0].box
+    ih, iw = image.shape[:2]
+    assert 0 <= x and 0 <= y and x + w <= iw and y + h <= ih
+    assert w * h >= 0.3 * iw * ih  # the face, not a fragment of it
+
+
+def test_a_face_found_only_inside_the_border_is_mapped_back_to_the_image():
+    from ferkit.faces.base import Detector
+
+    seen = []
+
+    class Centre(Detector):
+        """Finds one face in the middle of any image larger than 100 px, as a detector needing context would."""
+
+        def _detect(self, rgb):
+            h, w = rgb.shape[:2]
+            seen.append((w, h))
+            if max(w, h) <= 100:
+                return []
+            return [Face((w // 2 - 40, h // 2 - 50, 80, 100), 0.9, ((w / 2 - 15, h / 2), (w / 2 + 15, h / 2)))]
+
+    image = np.full((100, 80, 3), 128, np.uint8)
+    face = Centre().detect(image)[0]
+    assert seen[0] == (80, 100) and seen[1] == (180, 200)  # the second search adds half the longer side around
+    assert face.box == (0, 0, 80, 100) and face.landmarks[0] == (25.0, 50.0)
+    Centre.pad_retry = 0.0
+    try:
+        assert Centre().detect(image) == []  # switched off: one search only
+    finally:
+        del Centre.pad_retry
+
+
+def test_no_face_in_a_small_still_image_names_the_whole_image_option():
+    from ferkit.predict.results import FrameResult
+    from ferkit.predict.run import format_result
+
+    (line,) = format_result(FrameResult("face.png", size=(64, 64)))
+    assert "no face" in line and "--detector none" in line
+    (line,) = format_result(FrameResult("group.jpg", size=(1280, 720)))
+    assert line.endswith("no face")
+    (line,) = format_result(FrameResult("clip.mp4", frame=3, size=(160, 120), fps=25.0))
+    assert line.endswith("no face")  # video frames: a small frame is not a face crop

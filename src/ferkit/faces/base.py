@@ -11,6 +11,9 @@ from ferkit.errors import FerkitError
 from ferkit.faces.face import Face
 
 
+RETRY_MIN_SIDE = 192  # pixels: the padded image of a small crop is enlarged to at least this side
+
+
 class Detector:
     """Finds faces in an RGB uint8 H×W×3 image; subclasses implement `_detect` on the (scaled) image.
 
@@ -33,6 +36,7 @@ class Detector:
     name: ClassVar[str] = "detector"
     default_threshold: ClassVar[float] = 0.0
     default_max_side: ClassVar[int] = 960
+    pad_retry: ClassVar[float] = 0.5  # border (fraction of the longer side) of the second search; 0: none
 
     def __init__(
         self, min_face: int = 0, threshold: float | None = None, max_side: int | None = None
@@ -52,8 +56,32 @@ class Detector:
         return self.detect(image)
 
     def detect(self, image: np.ndarray) -> list[Face]:
-        """Faces in an RGB uint8 H×W×3 image (a gray H×W image is accepted too), in original pixels."""
+        """Faces in an RGB uint8 H×W×3 image (a gray H×W image is accepted too), in original pixels.
+
+        When nothing is found, the image is searched again inside a plain border (`pad_retry` of its longer side
+        on every side, filled with its mean colour): a face that fills the frame or is cut by its edge then has
+        the context detectors are trained on, and its box is mapped back and clipped to the image.
+        """
         rgb = check_rgb(image)
+        h, w = rgb.shape[:2]
+        faces = self._scaled(rgb)
+        if not faces and self.pad_retry > 0:
+            pad = max(1, round(self.pad_retry * max(h, w)))
+            fill = [float(v) for v in rgb.reshape(-1, 3).mean(0)]
+            padded = cv2().copyMakeBorder(rgb, pad, pad, pad, pad, cv2().BORDER_CONSTANT, value=fill)
+            ph, pw = padded.shape[:2]
+            k = max(1, -(-RETRY_MIN_SIDE // max(ph, pw)))  # a small crop is enlarged to this side
+            if k > 1:
+                padded = cv2().resize(padded, None, fx=k, fy=k, interpolation=cv2().INTER_LINEAR)
+            found = self._scaled(padded)
+            faces = [_clip(_shift(_rescale(f, 1 / k, pw, ph) if k > 1 else f, -pad), w, h) for f in found]
+        faces = [
+            f for f in faces if f.score >= self.threshold and min(f.box[2], f.box[3]) >= max(self.min_face, 1)
+        ]
+        return sorted(faces, key=lambda f: -f.score)
+
+    def _scaled(self, rgb: np.ndarray) -> list[Face]:
+        """`_detect` on `rgb` shrunk to `max_side`, boxes in `rgb`'s pixels (clipped to it)."""
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         small = rgb
@@ -61,13 +89,9 @@ class Detector:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             small = cv2().resize(rgb, size, interpolation=cv2().INTER_AREA)
             scale = size[0] / w
-        faces = [
+        return [
             _rescale(f, 1.0 / scale, w, h) if scale != 1.0 else _clip(f, w, h) for f in self._detect(small)
         ]
-        faces = [
-            f for f in faces if f.score >= self.threshold and min(f.box[2], f.box[3]) >= max(self.min_face, 1)
-        ]
-        return sorted(faces, key=lambda f: -f.score)
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in `rgb` (already scaled), in its own pixel coordinates."""
@@ -97,6 +121,12 @@ def _clip(face: Face, w: int, h: int) -> Face:
     x0, y0 = max(0, min(int(x), w)), max(0, min(int(y), h))
     x1, y1 = max(0, min(int(x + bw), w)), max(0, min(int(y + bh), h))
     return Face((x0, y0, x1 - x0, y1 - y0), face.score, face.landmarks)
+
+
+def _shift(face: Face, d: int) -> Face:
+    x, y, bw, bh = face.box
+    marks = tuple((px + d, py + d) for px, py in face.landmarks) if face.landmarks else None
+    return Face((x + d, y + d, bw, bh), face.score, marks)
 
 
 def _rescale(face: Face, k: float, w: int, h: int) -> Face:

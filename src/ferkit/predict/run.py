@@ -33,11 +33,22 @@ def format_result(result: FrameResult) -> list[str]:
     if result.error:
         return [f"{head}\terror: {result.error}"]
     if not result.faces:
-        return [f"{head}\tno face"]
+        return [f"{head}\tno face{_crop_hint(result)}"]
     return [
         f"{head}\tface {i}\tbox {','.join(str(v) for v in f.box)}\t{f.label}\t{f.confidence:.3f}"
         for i, f in enumerate(result.faces)
     ]
+
+
+CROP_SIDE = 320  # pixels: a still image no larger than this on both sides may itself be a face crop
+
+
+def _crop_hint(result: FrameResult) -> str:
+    """For a small still image without a face: how to classify it whole, in case it is an already-cropped face."""
+    if result.fps is not None or result.size is None or max(result.size) > CROP_SIDE:
+        return ""
+    w, h = result.size
+    return f" ({w}×{h} px: if the image is itself a cropped face, classify it whole with --detector none)"
 
 
 def run_predict(
