@@ -291,7 +291,9 @@ def _tight_faces() -> dict[str, np.ndarray]:
 @pytest.mark.parametrize("name", REAL)
 def test_tight_and_small_faces_come_back_with_one_box(name, kind):
     if name == "haar" and kind == "fills the frame":
-        pytest.skip("the OpenCV cascade (the fallback detector) needs the chin and forehead: known limitation")
+        pytest.skip(
+            "the OpenCV cascade (the fallback detector) needs the chin and forehead: known limitation"
+        )
     image = _tight_faces()[kind]
     faces = get_detector(name).detect(image)
     assert len(faces) == 1
@@ -314,11 +316,16 @@ def test_a_face_found_only_inside_the_border_is_mapped_back_to_the_image():
             seen.append((w, h))
             if max(w, h) <= 100:
                 return []
-            return [Face((w // 2 - 40, h // 2 - 50, 80, 100), 0.9, ((w / 2 - 15, h / 2), (w / 2 + 15, h / 2)))]
+            return [
+                Face((w // 2 - 40, h // 2 - 50, 80, 100), 0.9, ((w / 2 - 15, h / 2), (w / 2 + 15, h / 2)))
+            ]
 
     image = np.full((100, 80, 3), 128, np.uint8)
     face = Centre().detect(image)[0]
-    assert seen[0] == (80, 100) and seen[1] == (180, 200)  # the second search adds half the longer side around
+    assert seen[0] == (80, 100) and seen[1] == (
+        180,
+        200,
+    )  # the second search adds half the longer side around
     assert face.box == (0, 0, 80, 100) and face.landmarks[0] == (25.0, 50.0)
     Centre.pad_retry = 0.0
     try:

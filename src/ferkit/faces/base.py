@@ -10,7 +10,6 @@ from ferkit._deps import cv2
 from ferkit.errors import FerkitError
 from ferkit.faces.face import Face
 
-
 RETRY_MIN_SIDE = 192  # pixels: the padded image of a small crop is enlarged to at least this side
 
 
