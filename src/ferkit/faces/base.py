@@ -10,6 +10,9 @@ from ferkit._deps import cv2
 from ferkit.errors import FerkitError
 from ferkit.faces.face import Face
 
+FRAME_FACE_AREA = 0.2  # share of the image a box of the searches after the first must cover
+RETRY_SCORE = 0.5  # that lower score, as a share of the detector's threshold
+ENLARGE_MAX_SIDE = 480  # pixels: an image up to this side with no face anywhere is also searched at 2×
 RETRY_MIN_SIDE = 192  # pixels: the padded image of a small crop is enlarged to at least this side
 
 
@@ -59,24 +62,47 @@ class Detector:
 
         When nothing is found, the image is searched again inside a plain border (`pad_retry` of its longer side
         on every side, filled with its mean colour): a face that fills the frame or is cut by its edge then has
-        the context detectors are trained on, and its box is mapped back and clipped to the image.
+        the context detectors are trained on, and its box is mapped back and clipped to the image. A small image
+        (up to ENLARGE_MAX_SIDE) still without a face is searched once more at twice its size. In these searches a
+        face must cover FRAME_FACE_AREA of the image and passes at RETRY_SCORE of the threshold. `pad_retry = 0`
+        turns them off.
         """
         rgb = check_rgb(image)
         h, w = rgb.shape[:2]
-        faces = self._scaled(rgb)
+        faces = self._kept(self._scaled(rgb), w * h, frame=False)
         if not faces and self.pad_retry > 0:
-            pad = max(1, round(self.pad_retry * max(h, w)))
-            fill = [float(v) for v in rgb.reshape(-1, 3).mean(0)]
-            padded = cv2().copyMakeBorder(rgb, pad, pad, pad, pad, cv2().BORDER_CONSTANT, value=fill)
-            ph, pw = padded.shape[:2]
-            k = max(1, -(-RETRY_MIN_SIDE // max(ph, pw)))  # a small crop is enlarged to this side
-            if k > 1:
-                padded = cv2().resize(padded, None, fx=k, fy=k, interpolation=cv2().INTER_LINEAR)
-            found = self._scaled(padded)
-            faces = [_clip(_shift(_rescale(f, 1 / k, pw, ph) if k > 1 else f, -pad), w, h) for f in found]
-        faces = [
-            f for f in faces if f.score >= self.threshold and min(f.box[2], f.box[3]) >= max(self.min_face, 1)
-        ]
+            faces = self._kept(self._bordered(rgb, self.pad_retry, 1), w * h, frame=True)
+        if not faces and self.pad_retry > 0 and max(h, w) <= ENLARGE_MAX_SIDE:
+            faces = self._kept(self._bordered(rgb, 0.0, 2), w * h, frame=True)  # a small, low-detail face
+        return faces
+
+    def _bordered(self, rgb: np.ndarray, border: float, enlarge: int) -> list[Face]:
+        """Faces of `rgb` searched inside a plain border (`border` × its longer side on every side, its mean
+        colour), enlarged `enlarge` times (more when the result is under RETRY_MIN_SIDE), mapped back to `rgb`."""
+        h, w = rgb.shape[:2]
+        pad = round(border * max(h, w))
+        fill = [float(v) for v in rgb.reshape(-1, 3).mean(0)]
+        padded = (
+            cv2().copyMakeBorder(rgb, pad, pad, pad, pad, cv2().BORDER_CONSTANT, value=fill) if pad else rgb
+        )
+        ph, pw = padded.shape[:2]
+        k = max(enlarge, -(-RETRY_MIN_SIDE // max(ph, pw)))
+        if k > 1:
+            padded = cv2().resize(padded, None, fx=k, fy=k, interpolation=cv2().INTER_LINEAR)
+        found = self._scaled(padded)
+        return [_clip(_shift(_rescale(f, 1 / k, pw, ph) if k > 1 else f, -pad), w, h) for f in found]
+
+    def _kept(self, faces: list[Face], area: int, frame: bool) -> list[Face]:
+        """Faces above `threshold` and `min_face`, best first. With `frame` (the searches of an image where nothing
+        was found), only boxes covering FRAME_FACE_AREA of the image are kept, at RETRY_SCORE of the threshold:
+        those searches are for a photo that is one face; a small box there (a dog, a backdrop) is not kept."""
+
+        def passes(f: Face) -> bool:
+            if not frame:
+                return f.score >= self.threshold
+            return f.box[2] * f.box[3] >= FRAME_FACE_AREA * area and f.score >= RETRY_SCORE * self.threshold
+
+        faces = [f for f in faces if passes(f) and min(f.box[2], f.box[3]) >= max(self.min_face, 1)]
         return sorted(faces, key=lambda f: -f.score)
 
     def _scaled(self, rgb: np.ndarray) -> list[Face]:
