@@ -38,7 +38,9 @@ def main() -> None:
         }
         (amp, cl), best = max(ips.items(), key=lambda kv: kv[1])
         chosen = f"{'bf16' if amp else 'fp32'} {'channels-last' if cl else 'NCHW'}"
-        cells = " | ".join(f"{ips[k]:.0f}" for k in ((False, False), (False, True), (True, False), (True, True)))
+        cells = " | ".join(
+            f"{ips[k]:.0f}" for k in ((False, False), (False, True), (True, False), (True, True))
+        )
         rows.append(f"| {name} | {cells} | {chosen} | {best / ips[(False, False)]:.2f}× |")
         print(rows[-1], flush=True)
     note = (
