@@ -50,13 +50,15 @@ def main() -> None:
     ap.add_argument("--detectors", default="yunet,mtcnn")
     args = ap.parse_args()
     import ferkit
+    from ferkit.backends import load_backend
     from ferkit.data import load_dataset
     from ferkit.faces import get_detector
 
     full = load_dataset(args.data, quiet=True)
     pick = np.sort(np.random.default_rng(0).choice(len(full), min(args.n, len(full)), replace=False))
     ds = full.subset(pick)
-    aligned = ferkit.evaluate(args.model, ds)
+    model = load_backend(args.model, "cpu", None)  # loaded once for every evaluation below
+    aligned = ferkit.evaluate(model, ds)
     rows = [
         "| input | detector | searches after an empty first pass | faces missed | accuracy |",
         "|---|---|---|---|---|",
@@ -73,7 +75,7 @@ def main() -> None:
                     det = get_detector(name)
                     if pad is not None:
                         det.pad_retry = pad
-                    r = ferkit.evaluate(args.model, data, detector=det)
+                    r = ferkit.evaluate(model, data, detector=det)
                     missed = 100 * r.no_face / r.metrics.n
                     rows.append(
                         f"| {label} | {name} | {'off' if pad == 0 else 'on'} | {missed:.1f} % | "

@@ -23,7 +23,7 @@ WARMUP_STEPS = 1
 TIMED_STEPS = 3
 
 
-def _options(value: str, on: str, off: str) -> list[bool]:
+def _options(value: str, on: str) -> list[bool]:
     """The settings to try for one key: both under auto, else the explicit one."""
     return [False, True] if value == "auto" else [value == on]
 
@@ -68,9 +68,7 @@ def resolve_cpu_speed(cfg: Config, model: torch.nn.Module, device: torch.device,
     batch = min(PROBE_BATCH, t.batch_size)
     timings = {
         (amp, cl): time_setting(model, amp, cl, batch)
-        for amp, cl in itertools.product(
-            _options(t.amp, "bf16", "none"), _options(t.channels_last, "on", "off")
-        )
+        for amp, cl in itertools.product(_options(t.amp, "bf16"), _options(t.channels_last, "on"))
     }
     (amp, cl), best = max(timings.items(), key=lambda kv: kv[1])
     if best <= 0:

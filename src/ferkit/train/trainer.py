@@ -190,17 +190,18 @@ def _kept_speed(cfg: Config, run_dir: Path) -> Config:
     probe's choice), so the resumed epochs run exactly as the first ones did."""
     import dataclasses
 
-    import yaml
+    from ferkit.config import load_config
+    from ferkit.errors import ConfigError
 
     saved_path, t = run_dir / "config.yaml", cfg.train
     if (t.amp != "auto" and t.channels_last != "auto") or not saved_path.is_file():
         return cfg
     try:
-        saved = (yaml.safe_load(saved_path.read_text()) or {}).get("train", {})
-    except (OSError, yaml.YAMLError, AttributeError):
+        saved = load_config(saved_path).train
+    except ConfigError:
         return cfg
-    kept = {k: saved[k] for k in ("amp", "channels_last") if getattr(t, k) == "auto" and k in saved}
-    return dataclasses.replace(cfg, train=dataclasses.replace(t, **kept)) if kept else cfg
+    kept = {k: getattr(saved, k) for k in ("amp", "channels_last") if getattr(t, k) == "auto"}
+    return dataclasses.replace(cfg, train=dataclasses.replace(t, **kept))
 
 
 def _epoch_setup(cfg: Config, model, train: FerDataset, device, rank: int, world: int, log) -> TrainSetup:
