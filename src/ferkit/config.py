@@ -36,6 +36,11 @@ class DataCfg:
     val_split: str | None = "public_test"  # None: a stratified hold-out of train (val_fraction, seed)
     val_fraction: float = 0.1
     allow_test_selection: bool = False  # selecting on a split named test/private_test needs this
+    # a second copy of the training faces with labels of its own (e.g. the FER2013 folders beside FER+), matched
+    # by pixels; a matched face trains on (1 - second_weight) * its own target + second_weight * the second label
+    second_labels: str | None = None
+    second_weight: float = 0.3
+    second_unmatched: str = "skip"  # skip, add: faces only the second set holds join training on their label
 
 
 @dataclass
@@ -133,6 +138,7 @@ CHOICES: dict[str, tuple[str | None, ...]] = {
     "optim.name": OPTIMIZERS,
     "schedule.name": SCHEDULES,
     "data.label_mode": (None, *LABEL_MODES),
+    "data.second_unmatched": ("skip", "add"),
     "train.class_weights": ("none", "balanced"),
     "train.sampler": ("random", "balanced"),
     "train.select_metric": ("val_acc", "val_macro_f1", "val_loss"),
@@ -171,6 +177,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "augment.cutmix": (0, INF, True, False),
     "augment.mix_prob": (0, 1, True, True),
     "data.val_fraction": (0, 1, False, False),
+    "data.second_weight": (0, 1, True, True),
     "train.label_smoothing": (0, 1, True, False),
     "train.grad_clip": (0, INF, True, False),
     "train.ema": (0, 1, True, False),
@@ -225,6 +232,8 @@ def check_config(cfg: Config, where: str = "config") -> None:
         )
     if t.distill_from is not None and mode == "multi_target":
         raise ConfigError(f"{where}: train.distill_from does not combine with data.label_mode=multi_target")
+    if cfg.data.second_labels and mode == "multi_target":
+        raise ConfigError(f"{where}: data.second_labels does not combine with data.label_mode=multi_target")
     if mode == "multi_target" and (cfg.augment.mixup > 0 or cfg.augment.cutmix > 0):
         raise ConfigError(
             f"{where}: augment.mixup / augment.cutmix do not combine with data.label_mode=multi_target: a blended "

@@ -26,6 +26,7 @@ from ferkit.train.losses import balanced_class_weights
 from ferkit.train.progress import Progress
 from ferkit.train.run_files import plot_curves, read_history, write_history, write_json
 from ferkit.train.schedules import Plateau
+from ferkit.train.second_labels import with_second_labels
 from ferkit.train.speed_probe import resolve_cpu_speed
 from ferkit.train.state import RunState, check_best, load_state, save_state
 
@@ -163,6 +164,7 @@ def _set_up(cfg, run_dir, data_path, train, val, resume, exist_ok, init_from, fr
     if train is None:
         train, val = load_train_val(cfg, data_path, quiet=quiet or rank != 0)
         cfg = with_data_label_mode(cfg, train)
+    train = with_second_labels(train, cfg.data, log, quiet=quiet or rank != 0)
     if len(train) == 0 or val is None or len(val) == 0:
         raise TrainingError("the training or validation split is empty")
     torch.manual_seed(cfg.train.seed)
