@@ -49,6 +49,12 @@ def _recipe(tr: dict) -> str:
             f", distilled from {' + '.join(f'`{t}`' for t in teachers)}{ensemble} (teacher share "
             f"{train.get('distill_weight')}, temperature {train.get('distill_temperature')})"
         )
+    data = cfg.get("data", {})
+    if data.get("second_labels"):
+        extras += (
+            f", targets {1 - data.get('second_weight', 0):.2f} FER+ votes + {data.get('second_weight')} FER2013 "
+            "label of the same face (matched by pixels)"
+        )
     return (
         f"{opt.get('name', '?')} lr {opt.get('lr', '?')}, {sched.get('name', '?')} schedule, "
         f"batch {train.get('batch_size', '?')}, label smoothing {train.get('label_smoothing', '?')}{extras}, "
@@ -91,8 +97,10 @@ def render_card(metrics: list[dict]) -> str:
         "`release/ship_model.py` (command recorded in each file). Regenerate this card with "
         "`python release/card.py`.\n",
     ]
+    parts.append(_validation_table(metrics))
     for m in metrics:
         parts.append(_section(m))
+    parts.append(DATA_TERMS)
     parts.append(LIMITATIONS)
     return "\n".join(parts)
 
@@ -163,6 +171,49 @@ left out (class unknown to the model): {ck["left_out"]}.
 ### Speed on this CPU ({m["measured_on"]})
 {speed}.
 {_int8(m)}"""
+
+
+VALIDATION_SETS = {
+    "rafdb_train": "RAF-DB train: real web photos, aligned",
+    "ferplus_valid": "FER+ valid",
+    "publictest": "FER2013 PublicTest",
+}
+
+
+def _validation_table(metrics: list[dict]) -> str:
+    """Every model on the three validation sets (written by benchmarks/validation.py), as `ferkit.load` runs it."""
+    rows = [m for m in metrics if m.get("validation")]
+    if not rows:
+        return ""
+    head = " | ".join(f"{t}: accuracy / macro-F1" for t in VALIDATION_SETS.values())
+    lines = [
+        "## Which model: the three validation sets",
+        "Each model as `ferkit.load(name)` runs it (the int8 file where one ships), measured by "
+        "`benchmarks/validation.py`. Macro-F1 is over the classes the data has; a model's class the data lacks "
+        "(contempt) counts as a miss. These sets chose epochs and recipes, so they are validation figures, not "
+        "held-out test results; RAF-DB never gave a gradient.",
+        "",
+        f"| model | {head} |",
+        "|---" * (len(VALIDATION_SETS) + 1) + "|",
+    ]
+    for m in rows:
+        v = m["validation"]
+        cells = [f"{_pct(v[k]['accuracy'])} / {v[k]['macro_f1']:.3f}" for k in VALIDATION_SETS]
+        lines.append(f"| `{m['name']}` | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + f"\n\n_{rows[0]['validation']['measured_on']}_\n"
+
+
+DATA_TERMS = """\
+## Training data and its terms
+- **FER2013** (ICML 2013 challenge, Kaggle): images and labels for research use. Every shipped model learnt from
+  its training faces.
+- **FER+** (Microsoft): ten annotators' votes for the FER2013 faces, labels under the MIT licence. `ferplus` and
+  `default` learnt from these votes.
+- **CK+** (extended Cohn-Kanade): licensed by its authors for non-commercial research; used here only to measure
+  cross-dataset accuracy, never for training.
+- **RAF-DB**: licensed by its authors for non-commercial research; its train split only validated and selected
+  models (no gradient came from it), and no shipped weights were trained on it.
+"""
 
 
 def _int8(m: dict) -> str:
