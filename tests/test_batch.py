@@ -201,6 +201,10 @@ def test_two_stages_give_the_rows_of_one(cluster, deadline, inputs, tmp_path):
         (BatchOptions(), {"device": "cuda"}, "--gpus-per-actor"),
         (BatchOptions(classify_actors=1, resume=True), {}, "--resume works with one-stage"),
         (BatchOptions(batch_size=0), {}, "--batch-size 0"),
+        (BatchOptions(resume=True, overwrite=True), {}, "--resume and --overwrite: choose one"),
+        (BatchOptions(), {"max_side": 0}, "--max-side 0"),
+        (BatchOptions(), {"min_face": -1}, "--min-face -1"),
+        (BatchOptions(segment_seconds=float("inf")), {}, "--segment-seconds"),
     ],
 )
 def test_bad_options_are_named_before_anything_starts(options, load, message, tmp_path):

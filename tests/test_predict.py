@@ -428,7 +428,7 @@ def test_cli_bad_sources_exit_cleanly(ckpt, tmp_path, capsys):
         ((tmp_path / "missing.jpg",), "no such file"),
         (("97",), "webcam 97 cannot be opened"),
         ((tmp_path / "x.jpg", "--detector", "nope"), "unknown detector"),
-        ((tmp_path / "x.jpg", "--smooth", "1.5"), "alpha must be in [0, 1)"),
+        ((tmp_path / "x.jpg", "--smooth", "1.5"), "--smooth 1.5: must be at least 0 and less than 1"),
         ((tmp_path / "x.jpg", "--json", tmp_path), "is a folder"),
     ]:
         assert cli_main(["predict", *map(str, args), "--model", str(ckpt)]) == 2
@@ -439,7 +439,7 @@ def test_cli_bad_sources_exit_cleanly(ckpt, tmp_path, capsys):
 def test_cli_frame_counts_below_one_are_usage_errors(ckpt, video):
     for flag in ("--stride", "--max-frames"):
         res = run_ferkit("predict", video, "--model", ckpt, flag, "0")
-        assert res.returncode == 2 and "below 1" in res.stderr and "Traceback" not in res.stderr
+        assert res.returncode == 2 and "must be at least 1" in res.stderr and "Traceback" not in res.stderr
 
 
 def Path_(source: str) -> str:  # noqa: N802 - file name of a source

@@ -13,6 +13,7 @@ import sys
 import warnings
 
 from ferkit import __version__
+from ferkit.commands._ranges import check_ranges
 from ferkit.errors import FerkitError
 
 # Order here is the order in `ferkit --help`.
@@ -49,6 +50,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The sub-parser of the command `name`."""
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[name]
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings of a CLI run as one `ferkit: warning: ...` line each, without Python's file and line."""
     print(f"ferkit: warning: {message}", file=file or sys.stderr)
@@ -63,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        check_ranges(_command_parser(parser, args.command), args)
         return int(args.func(args) or 0)
     except FerkitError as exc:
         print(f"ferkit: error: {exc}", file=sys.stderr)

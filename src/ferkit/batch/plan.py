@@ -37,7 +37,7 @@ def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
     """
     from ferkit.predict.sources import parse_source, video_info
 
-    if segment_seconds is not None and not segment_seconds > 0:
+    if segment_seconds is not None and not 0 < segment_seconds < math.inf:
         raise FerkitError(f"--segment-seconds must be a positive number of seconds, got {segment_seconds}")
     tasks: list[Task] = []
     for item in parse_source(list(sources) if isinstance(sources, list | tuple) else sources):

@@ -114,6 +114,13 @@ def run_batch(sources, out: str | Path, options: BatchOptions | None = None, **l
 
 def _check_options(o: BatchOptions, load_kwargs: dict) -> None:
     """FerkitError naming the option for values that would fail late or hang the cluster."""
+    from ferkit.commands._ranges import check_value
+
+    for name in ("min_face", "max_side"):  # the detector's options: refused here, not in every actor
+        if load_kwargs.get(name) is not None:
+            check_value(name, load_kwargs[name])
+    if o.resume and o.overwrite:
+        raise FerkitError("--resume and --overwrite: choose one (add what is missing, or start over)")
     if not o.cpus_per_actor > 0:
         raise FerkitError(f"--cpus-per-actor {o.cpus_per_actor:g}: must be more than 0")
     if o.actors is not None and o.actors < 1:

@@ -26,10 +26,8 @@ def register(sub) -> None:
     p.add_argument(
         "--margin", type=float, metavar="F", help="extra context around the face (fraction, default 0)"
     )
-    p.add_argument("--stride", type=_at_least_1, default=1, metavar="N", help="use every N-th video frame")
-    p.add_argument(
-        "--max-frames", type=_at_least_1, metavar="N", help="stop each video / webcam after N frames"
-    )
+    p.add_argument("--stride", type=int, default=1, metavar="N", help="use every N-th video frame")
+    p.add_argument("--max-frames", type=int, metavar="N", help="stop each video / webcam after N frames")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_device(p)
     p.set_defaults(func=_run)
@@ -65,16 +63,6 @@ def _add_outputs(p) -> None:
         metavar="S",
         help="seconds a person's track survives without a detection (default 0.5); away longer means a new id",
     )
-
-
-def _at_least_1(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{value} is below 1")
-    return value
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +71,9 @@ class Recognizer:
         self.backend = backend
         options = {"min_face": min_face, "max_side": max_side}
         self.detector = get_detector(detector, **{k: int(v) for k, v in options.items() if v is not None})
-        if margin < 0 or margin > 2:
+        if not 0 <= margin <= 2:  # nan included
             raise FerkitError(f"margin must be between 0 and 2 (a fraction of the face size), got {margin}")
-        if not track_gap > 0:
+        if not 0 < track_gap < math.inf:
             raise FerkitError(f"track_gap must be a positive number of seconds, got {track_gap}")
         Tracker(smooth)  # validates alpha
         self.margin = float(margin)

@@ -53,8 +53,10 @@ class ServeSettings:
             raise FerkitError(f"--read-timeout {self.read_timeout_s}: must be a positive number of seconds")
         if self.max_reading < 1 or self.max_pending < 1:
             raise FerkitError("--max-reading and --max-pending must be at least 1")
-        if self.max_side is not None and self.max_side < 1:
-            raise FerkitError(f"--max-side {self.max_side}: must be at least 1 pixel")
+        if self.max_side is not None:
+            from ferkit.commands._ranges import check_value
+
+            check_value("max_side", self.max_side)  # the same bounds as predict's
         if self.api_key_env and not os.environ.get(self.api_key_env):
             raise FerkitError(f"--api-key-env {self.api_key_env}: that environment variable is not set")
 
