@@ -13,7 +13,7 @@ import pytest
 from tests._faces_fixtures import tiny_checkpoint, write_people_video
 
 from ferkit.batch import BatchOptions, Task, plan_tasks, schema, segments
-from ferkit.batch.plan import pending
+from ferkit.batch.plan import uncovered
 from ferkit.errors import FerkitError
 from ferkit.predict import load
 from ferkit.predict.table import columns, face_rows
@@ -48,13 +48,63 @@ def test_segments_cover_the_video_once():
 
 
 def test_plan_and_resume_bookkeeping(inputs):
+    from ferkit.batch.output import task_record
+
     tasks = plan_tasks([inputs["images"], inputs["video"]], segment_seconds=0.5)
     kinds = [t.kind for t in tasks]
     assert kinds.count("image") == 3 and kinds.count("video") == 3  # 30 frames at 25 fps in 0.5 s pieces
-    done = [(str(inputs["images"] / "astronaut.jpg"), 0), (str(inputs["video"]), 13)]
-    left = pending(tasks, done)
-    assert len(left) == len(tasks) - 2  # the image and the segment [12, 24) holding frame 13
+    done = [task_record(Task("image", str(inputs["images"] / "astronaut.jpg"))), task_record(tasks[-2])]
+    left = uncovered(tasks, done)
+    assert len(left) == len(tasks) - 2  # the image and the segment [12, 24)
     assert all(not (t.kind == "video" and t.start == 12) for t in left)
+
+
+def test_resume_with_other_segments_runs_exactly_the_missing_frames(inputs):
+    """The ledger keeps frame ranges: a resume that cuts the video differently runs only frames not yet in."""
+    from ferkit.batch.output import task_record
+
+    video = str(inputs["video"])
+    done = [task_record(Task("video", video, 0, 30))]  # the first run: one segment of 30 frames (of 60)
+    left = uncovered([Task("video", video)], done)  # the resume: the whole video in one task
+    assert left == [Task("video", video, 30, -1)]
+    assert uncovered([Task("video", video, 0, 12), Task("video", video, 12, 40)], done) == [
+        Task("video", video, 30, 40)
+    ]
+
+
+def test_resume_compares_resolved_paths(tmp_path, monkeypatch):
+    from ferkit.batch.output import task_record
+    from ferkit.batch.run import _absolute
+
+    shutil.copy(SAMPLE, tmp_path / "astronaut.jpg")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert _absolute("../astronaut.jpg") == str(tmp_path / "astronaut.jpg")  # no ".." in rows
+    done = [task_record(Task("image", str(tmp_path / "astronaut.jpg")))]
+    assert uncovered([Task("image", str(tmp_path / "sub" / ".." / "astronaut.jpg"))], done) == []
+
+
+def test_the_output_folder_is_never_an_input(tmp_path):
+    from ferkit.batch.run import _outside
+
+    out = tmp_path.resolve()
+    tasks = [Task("image", str(out / "part-1.parquet")), Task("image", str(out.parent / "a.jpg"))]
+    assert _outside(tasks, out) == tasks[1:]
+
+
+def test_task_paths_that_are_not_utf8_travel_losslessly():
+    import os
+
+    from ferkit._names import name_bytes, text_name
+    from ferkit.batch.plan import batch_tasks
+
+    name = os.fsdecode(b"/d/latin\xe9\xff.jpg")
+    row = Task("image", name).to_dict()
+    assert isinstance(row["path"], bytes)
+    assert next(batch_tasks({k: [v] for k, v in row.items()})).path == name
+    text = text_name(name)
+    text.encode("utf-8")  # fits Parquet and CSV
+    assert name_bytes(text) == os.fsencode(name)
 
 
 def test_schema_is_the_csv_columns():
@@ -89,7 +139,7 @@ def deadline():
 def _read(out):
     import pyarrow.parquet as pq
 
-    return pq.read_table(sorted(out.glob("*.parquet"))).to_pylist()
+    return pq.read_table(out).to_pylist()  # the folder reads as a dataset: marker and ledger are skipped
 
 
 def _key(row):
@@ -215,6 +265,10 @@ def test_bad_options_are_named_before_anything_starts(options, load, message, tm
     assert not (tmp_path / "o").exists()
 
 
+def _job(fmt="parquet", labels=("a",), **options):
+    return {"format": fmt, "labels": list(labels), "stages": 1, "options": options}
+
+
 def test_output_folder_rules(tmp_path):
     from ferkit.batch.output import MARKER, prepare_output
 
@@ -222,15 +276,68 @@ def test_output_folder_rules(tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "package.json").write_text("{}")
     with pytest.raises(FerkitError, match="not a ferkit batch output"):  # never deletes a stranger's files
-        prepare_output(tmp_path / "mine", tasks, "jsonl", ("a",), False, True)
+        prepare_output(tmp_path / "mine", tasks, _job("jsonl"), False, True)
     out = tmp_path / "out"
-    assert prepare_output(out, tasks, "parquet", ("a",), False, False) == tasks
+    assert prepare_output(out, tasks, _job(), False, False) == tasks
     assert (out / MARKER).is_file()
-    (out / "x_000000-0.parquet").write_bytes(b"")
-    with pytest.raises(FerkitError, match="wrote parquet"):  # another format or model cannot resume it
-        prepare_output(out, tasks, "jsonl", ("a",), True, False)
-    with pytest.raises(FerkitError, match="labels"):
-        prepare_output(out, tasks, "parquet", ("a", "b"), True, False)
+    (out / "part-x.parquet").write_bytes(b"")
+    with pytest.raises(FerkitError, match="--format parquet"):  # another format or model cannot resume it
+        prepare_output(out, tasks, _job("jsonl"), True, False)
+    with pytest.raises(FerkitError, match="model"):
+        prepare_output(out, tasks, _job(labels=("a", "b")), True, False)
+
+
+def test_resume_with_another_model_or_detector_is_refused(tmp_path):
+    from ferkit.batch.output import prepare_output
+
+    out, tasks = tmp_path / "out", [Task("image", "/x/a.jpg")]
+    prepare_output(out, tasks, _job(model="default"), False, False)
+    (out / "part-x.parquet").write_bytes(b"")
+    with pytest.raises(FerkitError, match="--detector None then haar.*--model default then fast"):
+        prepare_output(out, tasks, _job(model="fast", detector="haar"), True, False)
+
+
+def test_a_second_writer_is_kept_out(tmp_path):
+    from ferkit.batch.output import lock
+
+    with lock(tmp_path / "out"):
+        with pytest.raises(FerkitError, match="another ferkit batch is writing there"):
+            lock(tmp_path / "out")
+    lock(tmp_path / "out").release()  # free again once the first run ends
+
+
+def _write_run(out, tasks, fmt):
+    """An output folder as a finished run leaves it: marker, one data file and its ledger entry per task."""
+    import pyarrow as pa
+
+    from ferkit.batch.files import write_part
+    from ferkit.batch.output import prepare_output
+
+    prepare_output(out, tasks, _job(fmt), False, False)
+    for t in tasks:
+        rows = [{"source": t.path, "frame": f, "error": None} for f in range(t.start, t.end)]
+        write_part(out, fmt, pa.Table.from_pylist(rows, schema=schema(("a",))), [t])
+
+
+def test_a_data_file_cut_at_a_line_boundary_is_not_taken_as_complete(tmp_path):
+    from ferkit.batch.output import SET_ASIDE, data_files, prepare_output
+
+    out, tasks = tmp_path / "out", [Task("video", "/x/v.mp4", 0, 60), Task("video", "/x/v.mp4", 60, 120)]
+    _write_run(out, tasks, "jsonl")
+    cut = data_files(out)[0]
+    lines = cut.read_text().splitlines(keepends=True)
+    cut.write_text("".join(lines[:10]))  # a writer that died between two lines
+    with pytest.warns(UserWarning, match="incomplete or unreadable"):
+        left = prepare_output(out, tasks, _job("jsonl"), True, False)
+    assert len(left) == 1 and left[0].end - left[0].start == 60 and (out / SET_ASIDE / cut.name).is_file()
+
+
+def test_the_output_folder_reads_as_a_dataset(tmp_path):
+    pd = pytest.importorskip("pandas")
+    out = tmp_path / "out"
+    _write_run(out, [Task("video", "/x/v.mp4", 0, 5), Task("video", "/x/v.mp4", 5, 9)], "parquet")
+    assert sorted(pd.read_parquet(out)["frame"]) == list(range(9))  # marker and ledger skipped
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".*.tmp"))
 
 
 def test_a_file_cut_short_is_set_aside_and_its_items_run_again(cluster, deadline, inputs, tmp_path):
@@ -241,8 +348,24 @@ def test_a_file_cut_short_is_set_aside_and_its_items_run_again(cluster, deadline
     files = sorted(out.glob("*.parquet"))
     cut = files[0]
     cut.write_bytes(cut.read_bytes()[:20])  # as if the run had been killed while writing it
-    with pytest.warns(UserWarning, match="unreadable"):
+    with pytest.warns(UserWarning, match="incomplete or unreadable"):
         s = run_batch(inputs["images"], out, BatchOptions(actors=1, resume=True), model=ckpt)
-    assert s.tasks >= 1 and (out / (cut.name + ".broken")).is_file()
+    assert s.tasks >= 1 and (out / "_ferkit-set-aside" / cut.name).is_file()
     sources = sorted(r["source"] for r in _read(out) if r["face"] in (0, None))
     assert sorted(set(sources)) == sorted(str(p) for p in inputs["images"].iterdir()) and len(sources) == 3
+
+
+def test_a_file_name_that_is_not_utf8_is_one_row_among_the_others(cluster, deadline, inputs, tmp_path):
+    import os
+
+    from ferkit._names import name_bytes
+    from ferkit.batch import run_batch
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = os.fsencode(str(folder)) + b"/latin\xe9\xff.jpg"
+    shutil.copy(SAMPLE, os.fsdecode(raw))
+    shutil.copy(SAMPLE, folder / "ok.jpg")
+    s = run_batch(folder, tmp_path / "out", BatchOptions(actors=1), model=inputs["ckpt"])
+    sources = {r["source"] for r in _read(tmp_path / "out")}
+    assert not s.errors and len(sources) == 2 and raw in {name_bytes(x) for x in sources}

@@ -444,3 +444,26 @@ def test_cli_frame_counts_below_one_are_usage_errors(ckpt, video):
 
 def Path_(source: str) -> str:  # noqa: N802 - file name of a source
     return source.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def test_file_names_that_are_not_utf8_reach_every_output(rec, tmp_path):
+    """A Latin-1 file name (bytes that are not UTF-8) is a row like any other, spelled losslessly."""
+    import os
+
+    from ferkit._names import name_bytes
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    raw = os.fsencode(str(folder)) + b"/latin\xe9\xff.jpg"
+    Image.fromarray(astronaut()).save(os.fsdecode(raw), format="JPEG")
+    Image.fromarray(astronaut()).save(folder / "ok.jpg")
+    lines: list[str] = []
+    s = run_predict(
+        folder, rec, csv_path=tmp_path / "r.csv", json_path=tmp_path / "r.json", print_fn=lines.append
+    )
+    assert s.frames == 2 and not s.errors
+    sources = [r["source"] for r in csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text("utf-8")))]
+    odd = next(x for x in sources if "latin" in x)
+    assert name_bytes(odd) == raw
+    assert odd in {d["source"] for d in json.loads((tmp_path / "r.json").read_text())}
+    "\n".join(lines).encode("utf-8")  # the terminal lines are printable too

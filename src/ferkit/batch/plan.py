@@ -8,6 +8,7 @@ Rows are built by `ferkit.predict.table.face_rows`, the function behind `--csv`,
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,7 +26,8 @@ class Task:
     end: int = -1
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The task as a row for Ray (the path as bytes, so a file name that is not UTF-8 travels as it is)."""
+        return {**asdict(self), "path": os.fsencode(self.path)}
 
 
 def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
@@ -94,7 +96,7 @@ def batch_tasks(batch):
     for kind, path, start, end in zip(
         batch["kind"], batch["path"], batch["start"], batch["end"], strict=True
     ):
-        yield Task(str(kind), str(path), int(start), int(end))
+        yield Task(str(kind), os.fsdecode(path), int(start), int(end))
 
 
 def task_rows(recognizer, task: Task) -> list[dict]:
@@ -133,19 +135,52 @@ def _image_frame(path: str):
     return Frame(path, 0, rgb, "image", size)
 
 
-def pending(tasks: list[Task], done_rows: list[tuple[str, int]]) -> list[Task]:
-    """The tasks an earlier output does not hold: `done_rows` are its (source, frame) pairs. A task's rows are
-    written together, so any row of a task's source inside its frame range means the task is done."""
-    frames: dict[str, list[int]] = {}
-    for source, frame in done_rows:
-        frames.setdefault(source, []).append(int(frame))
-    out = []
+def source_identity(path: str) -> dict:
+    """A source as the ledger knows it: its resolved path (so `..`, links and other working folders compare
+    equal), size and modification time (None for a path that does not exist)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {"source": os.path.realpath(path), "size": None, "mtime_ns": None}
+    return {"source": os.path.realpath(path), "size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def uncovered(tasks: list[Task], finished: list[dict]) -> list[Task]:
+    """The tasks, or the parts of video frame ranges, that `finished` (ledger entries: source identity, start,
+    end) do not cover; however the earlier run cut its videos, no frame is run twice or left out.
+
+    Raises:
+        FerkitError: A source changed (size or time) since the earlier run wrote its rows.
+    """
+    ranges: dict[str, list[tuple[int, float]]] = {}
+    stamps: dict[str, tuple] = {}
+    for e in finished:
+        ranges.setdefault(e["source"], []).append((e["start"], math.inf if e["end"] < 0 else e["end"]))
+        stamps[e["source"]] = (e["size"], e["mtime_ns"])
+    left: list[Task] = []
     for t in tasks:
-        seen = frames.get(t.path, [])
-        if t.kind == "image":
-            done = bool(seen)
-        else:
-            done = any(t.start <= f and (t.end < 0 or f < t.end) for f in seen)
-        if not done:
-            out.append(t)
-    return out
+        ident = source_identity(t.path)
+        key = ident["source"]
+        if key in stamps and stamps[key] != (ident["size"], ident["mtime_ns"]):
+            raise FerkitError(
+                f"--resume: {t.path} changed since the earlier run wrote its rows; use --overwrite"
+            )
+        left += _gaps(t, ranges.get(key, []))
+    return left
+
+
+def _gaps(task: Task, done: list[tuple[int, float]]) -> list[Task]:
+    """The parts of `task` outside the frame ranges `done` (an image: all or nothing)."""
+    if task.kind == "image":
+        return [] if done else [task]
+    end = math.inf if task.end < 0 else task.end
+    gaps, pos = [], task.start
+    for a, b in sorted(done):
+        if a >= end or pos >= end:
+            break
+        if a > pos:
+            gaps.append((pos, a))
+        pos = max(pos, b)
+    if pos < end:
+        gaps.append((pos, end))
+    return [Task("video", task.path, int(a), -1 if b == math.inf else int(b)) for a, b in gaps]

@@ -3,17 +3,20 @@ as a local cluster or unchanged on a multi-node one.
 
 Each actor loads the model once (`ferkit.load`) and turns tasks (an image; a video or a range of its frames) into
 rows; only file paths go into the object store and rows come out, never whole frames. Output is a folder of
-Parquet (or JSON-lines) files with the fixed schema of `ferkit.batch.plan.schema`. Video segments
+Parquet (or JSON-lines) files with the fixed schema of `ferkit.batch.plan.schema`, each written by the actor that
+made its rows and recorded in the folder's ledger (`ferkit.batch.output`). Video segments
 (`segment_seconds`) are processed independently: their track ids and smoothing start afresh at each segment
 border (a person on both sides of a border gets one id per segment).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ferkit.batch import output
+from ferkit.batch.files import write_part
 from ferkit.batch.plan import Task, batch_tasks, plan_tasks, schema, task_rows
 from ferkit.errors import FerkitError
 
@@ -54,19 +57,28 @@ class BatchOptions:
 
 
 class _Recognize:
-    """A Ray actor: one recognizer, many tasks."""
+    """A Ray actor: one recognizer, many tasks; each call's rows go to one data file of the output."""
 
-    def __init__(self, load_kwargs: dict, threads: int, labels: tuple[str, ...]) -> None:
+    def __init__(self, load_kwargs: dict, threads: int, labels: tuple[str, ...], out: str, fmt: str) -> None:
         import ferkit
 
         self.rec = ferkit.load(**load_kwargs, threads=threads)
         self.schema = schema(labels)
+        self.out, self.fmt = Path(out), fmt
 
-    def __call__(self, batch: dict):
+    def __call__(self, batch: dict) -> dict:
         import pyarrow as pa
 
-        rows = [row for task in batch_tasks(batch) for row in task_rows(self.rec, task)]
-        return pa.Table.from_pylist(rows, schema=self.schema)
+        tasks = list(batch_tasks(batch))
+        rows = [row for task in tasks for row in task_rows(self.rec, task)]
+        written = write_part(self.out, self.fmt, pa.Table.from_pylist(rows, schema=self.schema), tasks)
+        return {k: [v] for k, v in written.items()}
+
+
+def _write_stage_two(table, out: str, fmt: str) -> dict:
+    """The last step of a two-stage job: one data file per block of classified rows."""
+    written = write_part(Path(out), fmt, table, None)
+    return {k: [v] for k, v in written.items()}
 
 
 def run_batch(sources, out: str | Path, options: BatchOptions | None = None, **load_kwargs) -> BatchSummary:
@@ -91,25 +103,51 @@ def run_batch(sources, out: str | Path, options: BatchOptions | None = None, **l
     t0, out = time.perf_counter(), Path(out).expanduser().resolve()
     ray = _ray()
     labels = _labels(load_kwargs)
-    tasks = plan_tasks(_absolute(sources), o.segment_seconds)
-    todo = output.prepare_output(out, tasks, o.fmt, labels, o.resume, o.overwrite)
-    summary = BatchSummary(out, tasks=len(todo), skipped=len(tasks) - len(todo))
-    if todo:
-        before = set(output.data_files(out, o.fmt))
-        started = not ray.is_initialized()  # a cluster this call starts, it also stops (tests keep theirs)
-        if started:
-            ray.init(address=o.address, include_dashboard=False, logging_level="WARNING", **o.init_kwargs)
-        try:
-            ray.data.DataContext.get_current().enable_progress_bars = False
-            ds = _dataset(ray, todo, o, load_kwargs, labels)
-            (ds.write_parquet if o.fmt == "parquet" else ds.write_json)(str(out))
-            new = sorted(set(output.data_files(out, o.fmt)) - before)
-            summary.rows, summary.errors = output.count(new, o.fmt)
-        finally:
-            if started:
-                ray.shutdown()  # also on Ctrl-C and on errors
+    tasks = _outside(plan_tasks(_absolute(sources), o.segment_seconds), out)
+    with output.lock(out):
+        todo = output.prepare_output(out, tasks, _job(o, labels, load_kwargs), o.resume, o.overwrite)
+        summary = BatchSummary(out, tasks=len(todo), skipped=len(tasks) - len(todo))
+        if todo:
+            _execute(ray, todo, o, load_kwargs, labels, out, summary)
     summary.seconds = time.perf_counter() - t0
     return summary
+
+
+def _execute(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels, out: Path, summary) -> None:
+    """Run the tasks on the cluster (started here unless one is running) and count what they wrote."""
+    import json
+
+    started = not ray.is_initialized()  # a cluster this call starts, it also stops (tests keep theirs)
+    if started:
+        _init(ray, o)
+    try:
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        for written in _dataset(ray, todo, o, load_kwargs, labels, out).iter_rows():
+            summary.rows += int(written["rows"])
+            summary.errors += json.loads(written["errors"])
+    finally:
+        if started:
+            ray.shutdown()  # also on Ctrl-C and on errors
+
+
+def _init(ray, o: BatchOptions) -> None:
+    ray.init(address=o.address, include_dashboard=False, logging_level="WARNING", **o.init_kwargs)
+
+
+def _job(o: BatchOptions, labels, load_kwargs: dict) -> dict:
+    """What the marker records: a resume must match it (the options that change the rows, model included)."""
+    options = {k: v for k, v in load_kwargs.items() if k not in ("device", "threads")}
+    model = options.get("model")
+    if isinstance(model, str | Path) and Path(model).expanduser().exists():
+        options["model"] = os.path.realpath(Path(model).expanduser())
+    options = {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in options.items()}
+    stages = 2 if o.classify_actors else 1
+    return {"format": o.fmt, "labels": list(labels), "stages": stages, "options": options}
+
+
+def _outside(tasks: list[Task], out: Path) -> list[Task]:
+    """The tasks whose files are not in the output folder (a run never reads its own output)."""
+    return [t for t in tasks if not Path(os.path.realpath(t.path)).is_relative_to(out)]
 
 
 def _check_options(o: BatchOptions, load_kwargs: dict) -> None:
@@ -144,11 +182,12 @@ def _check_options(o: BatchOptions, load_kwargs: dict) -> None:
 
 
 def _absolute(sources):
-    """Paths as absolute paths: Ray's workers do not run in this process's working folder."""
+    """Paths as absolute, normalised paths (`..` removed): Ray's workers do not run in this process's working
+    folder, and rows name a file the same way from every folder."""
     if isinstance(sources, list | tuple):
         return [_absolute(s) for s in sources]
     if isinstance(sources, str | Path):
-        return str(Path(sources).expanduser().absolute())
+        return os.path.abspath(Path(sources).expanduser())
     return sources
 
 
@@ -187,7 +226,7 @@ def _placement(ray, o: BatchOptions) -> int:
     return actors
 
 
-def _dataset(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels):
+def _dataset(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels, out: Path):
     actors = _placement(ray, o)
     threads = max(1, int(o.cpus_per_actor))
     videos = any(t.kind == "video" for t in todo)
@@ -196,7 +235,7 @@ def _dataset(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels):
     if not o.classify_actors:
         return items.map_batches(
             _Recognize,
-            fn_constructor_args=(load_kwargs, threads, labels),
+            fn_constructor_args=(load_kwargs, threads, labels, str(out), o.fmt),
             batch_size=size,
             concurrency=actors,
             num_cpus=o.cpus_per_actor,
@@ -211,7 +250,7 @@ def _dataset(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels):
         concurrency=actors,
         num_cpus=o.cpus_per_actor,
     )
-    return detected.map_batches(
+    classified = detected.map_batches(
         Classify,
         fn_constructor_args=(load_kwargs, threads, labels),
         batch_format="pyarrow",
@@ -219,4 +258,7 @@ def _dataset(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels):
         concurrency=o.classify_actors,
         num_cpus=o.cpus_per_actor,
         num_gpus=o.gpus_per_actor,
+    )
+    return classified.map_batches(
+        _write_stage_two, fn_args=(str(out), o.fmt), batch_format="pyarrow", batch_size=None
     )

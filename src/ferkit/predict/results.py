@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit._names import text_name
 from ferkit.errors import FerkitError
 
 
@@ -94,13 +95,13 @@ class FrameResult:
         w, h = self.size if self.size else (None, None)
         ts = self.timestamp
         return {
-            "source": self.source,
+            "source": text_name(self.source),
             "frame": self.frame,
             "timestamp": round(ts, 4) if ts is not None else None,
             "width": w,
             "height": h,
             "faces": [f.to_dict() for f in self.faces],
-            "error": self.error,
+            "error": text_name(self.error) if self.error else self.error,
         }
 
     def to_pandas(self):

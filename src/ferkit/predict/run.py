@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ferkit._names import text_name
 from ferkit.errors import FerkitError
 from ferkit.predict.results import FrameResult
 
@@ -29,9 +30,9 @@ class RunSummary:
 
 def format_result(result: FrameResult) -> list[str]:
     """Terminal lines for one result: one per face (source, frame, box, label, confidence), or "no face"."""
-    head = f"{result.source}\tframe {result.frame}"
+    head = f"{text_name(result.source)}\tframe {result.frame}"
     if result.error:
-        return [f"{head}\terror: {result.error}"]
+        return [f"{head}\terror: {text_name(result.error)}"]
     if not result.faces:
         return [f"{head}\tno face{_crop_hint(result)}"]
     return [

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ferkit._names import text_name
 from ferkit.predict.results import FrameResult
 
 
@@ -46,6 +47,7 @@ class TrackSummary:
 
     def to_dict(self) -> dict:
         d = asdict(self)
+        d["source"] = text_name(self.source)
         for key in ("first", "last", "seconds"):
             d[key] = round(d[key], 4)
         d["mean_probs"] = {k: round(v, 6) for k, v in self.mean_probs.items()}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ferkit._names import text_name
 from ferkit.predict.results import FrameResult
 
 FACE_FIELDS = ("face", "track", "x", "y", "w", "h", "score", "label", "confidence")
@@ -20,12 +21,14 @@ def columns(labels: Iterable[str]) -> list[str]:
 
 
 def face_rows(result: FrameResult, labels: Iterable[str]) -> list[dict]:
-    """The rows of one result (None where a value does not apply)."""
+    """The rows of one result (None where a value does not apply; a file name that is not UTF-8 spelled as
+    `ferkit._names.text_name` spells it)."""
     labels = list(labels)
-    head = {"source": result.source, "frame": result.frame, "timestamp": result.timestamp}
+    head = {"source": text_name(result.source), "frame": result.frame, "timestamp": result.timestamp}
     if not result.faces:
         empty = dict.fromkeys([*FACE_FIELDS, *(f"p_{n}" for n in labels)])
-        return [{**head, **empty, "error": result.error}]
+        error = text_name(result.error) if result.error else result.error
+        return [{**head, **empty, "error": error}]
     return [
         {
             **head,
