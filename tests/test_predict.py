@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 
 import numpy as np
 import pytest
@@ -467,3 +468,34 @@ def test_file_names_that_are_not_utf8_reach_every_output(rec, tmp_path):
     assert name_bytes(odd) == raw
     assert odd in {d["source"] for d in json.loads((tmp_path / "r.json").read_text())}
     "\n".join(lines).encode("utf-8")  # the terminal lines are printable too
+
+
+def test_an_annotated_video_replaces_the_earlier_one_only_when_complete(tmp_path):
+    """--save writes a video under a temporary name: until it is closed, an earlier file stays whole."""
+    from ferkit.predict.writers import StagedVideo
+
+    target = tmp_path / "clip.mp4"
+    target.write_bytes(b"an earlier, good video")
+    video = StagedVideo(target, 25.0)
+    for _ in range(5):
+        video.write(np.zeros((64, 64, 3), np.uint8))
+    assert target.read_bytes() == b"an earlier, good video"  # a kill -9 here loses nothing
+    video.close()
+    assert video.path.stat().st_size > 100 and not list(tmp_path.glob(".*.tmp*"))
+
+
+def test_temporary_files_of_a_killed_run_are_removed_by_the_next_one(tmp_path):
+    import subprocess
+
+    from ferkit._atomic import _owner, atomic_path
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = _owner().rsplit("-", 1)[0]
+    stale = tmp_path / f".r.csv.{host}-{gone.pid}.x1.tmp"
+    live = tmp_path / f".r.csv.{host}-{os.getpid()}.x2.tmp"  # a writer that still runs
+    for p in (stale, live):
+        p.write_text("half")
+    with atomic_path(tmp_path / "r.csv") as tmp:
+        tmp.write_text("done")
+    assert not stale.exists() and live.exists() and (tmp_path / "r.csv").read_text() == "done"

@@ -171,6 +171,37 @@ def open_video_writer(path: Path, fps: float | None, source: str | None = None):
     return VideoWriter(path, fps)
 
 
+class StagedVideo:
+    """A video written under a temporary name beside `path` and renamed onto it by close(): a run killed
+    mid-video leaves an earlier file at `path` as it was (`path` then names the file actually written, an
+    `.avi` where the MP4 writer could not open)."""
+
+    def __init__(self, path: Path, fps: float | None, source: str | None = None) -> None:
+        self.path = path
+        self._stage = ExitStack()
+        self._tmp = self._stage.enter_context(atomic_path(path, keep_suffix=True))
+        self._writer = open_video_writer(self._tmp, fps, source)
+
+    def write(self, frame_rgb: np.ndarray, t: float | None = None) -> None:
+        self._writer.write(frame_rgb, t)
+
+    def close(self) -> None:
+        import os
+
+        try:
+            self._writer.close()
+        except BaseException:
+            self._stage.__exit__(_Discarded, _Discarded(), None)
+            raise
+        written = Path(self._writer.path)
+        if written == self._tmp:
+            self._stage.close()  # moves the file onto `path`
+            return
+        self.path = self.path.with_suffix(written.suffix)  # the writer fell back to another container
+        os.replace(written, self.path)
+        self._stage.__exit__(_Discarded, _Discarded(), None)
+
+
 class AnnotatedSaver:
     """`--save DIR`: annotated still images as DIR/<name>.jpg, and each video / webcam as DIR/<name>.mp4.
 
@@ -191,7 +222,7 @@ class AnnotatedSaver:
         self.folder = output_folder(folder, "--save")
         self.stride = max(1, int(stride))
         self.written: list[Path] = []
-        self._videos: dict[str, VideoWriter] = {}
+        self._videos: dict[str, StagedVideo] = {}
         self._names: set[str] = set()
         self._inputs = inputs or set()
 
@@ -201,7 +232,7 @@ class AnnotatedSaver:
         if result.fps is not None:  # a video or webcam frame
             video = self._videos.get(result.source)
             if video is None:
-                video = self._videos[result.source] = open_video_writer(
+                video = self._videos[result.source] = StagedVideo(
                     self._unique(result.source, ".mp4"), result.fps / self.stride, result.source
                 )
             video.write(result.plot(), result.timestamp)
