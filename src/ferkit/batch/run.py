@@ -18,7 +18,7 @@ from pathlib import Path
 from ferkit.batch import output
 from ferkit.batch.files import write_part
 from ferkit.batch.plan import Task, batch_tasks, plan_tasks, schema, task_rows
-from ferkit.errors import FerkitError
+from ferkit.errors import FerkitError, first_line
 
 
 @dataclass
@@ -131,7 +131,14 @@ def _execute(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels, 
 
 
 def _init(ray, o: BatchOptions) -> None:
-    ray.init(address=o.address, include_dashboard=False, logging_level="WARNING", **o.init_kwargs)
+    """Start a local cluster or connect to `o.address`; FerkitError naming --address when that cannot be done."""
+    try:
+        ray.init(address=o.address, include_dashboard=False, logging_level="WARNING", **o.init_kwargs)
+    except ValueError as exc:  # e.g. ray:// without the Ray Client: "requires pip package `ray[client]`"
+        hint = " (pip install 'ray[client]')" if "ray[client]" in str(exc) else ""
+        raise FerkitError(f"--address {o.address}: cannot connect{hint}: {first_line(exc)}") from None
+    except ConnectionError as exc:
+        raise FerkitError(f"--address {o.address}: cannot connect: {first_line(exc)}") from None
 
 
 def _job(o: BatchOptions, labels, load_kwargs: dict) -> dict:
