@@ -65,7 +65,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="")
     ap.add_argument("--write-metrics", action="store_true")
-    ap.add_argument("--title", default="Validation: every shipped model on real photos, FER+ valid and PublicTest")
+    ap.add_argument(
+        "--title", default="Validation: every shipped model on real photos, FER+ valid and PublicTest"
+    )
     args = ap.parse_args()
     import torch
 
@@ -82,7 +84,11 @@ def main() -> None:
             path = WEIGHTS_DIR / f"{name}.metrics.json"
             if path.is_file():
                 metrics = json.loads(path.read_text())
-                metrics["validation"] = {**r, "measured_on": machine(), "command": "python " + " ".join(sys.argv)}
+                metrics["validation"] = {
+                    **r,
+                    "measured_on": machine(),
+                    "command": "python " + " ".join(sys.argv),
+                }
                 path.write_text(json.dumps(metrics, indent=2))
 
 

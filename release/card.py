@@ -75,11 +75,12 @@ def _stage_rows(i: int, stage: dict) -> str:
     """Recipe and compute rows of an earlier stage: the first is pre-training, later ones fine-tuning stages.
     A shipped model's stage was measured by ship_model.py; an unshipped run's by the trainer's own evaluation."""
     title = "pre-training" if i == 0 else f"fine-tuning stage {i}"
-    acc = _pct(stage["publictest_accuracy"])
+    acc = _pct(stage.get("publictest_accuracy", stage.get("eval_accuracy")))
+    on = stage.get("eval_name", "PublicTest")
     what = (
-        f"run `{stage['name']}` ({acc} PublicTest by the trainer's evaluation of its best epoch)"
+        f"run `{stage['name']}` ({acc} {on} by the trainer's evaluation of its best epoch)"
         if "run" in stage
-        else f"`{stage['name']}` as shipped before ({acc} PublicTest)"
+        else f"`{stage['name']}` as shipped before ({acc} {on})"
     )
     return (
         f"| {title} | {what}: {_recipe(stage)} |\n"

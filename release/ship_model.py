@@ -90,11 +90,15 @@ def training_summary(rows: list[dict], best: dict) -> dict:
 def parent_stage(parent: dict) -> dict:
     """The training stage of the model a run was fine-tuned from, as its metrics.json records it (with the stages
     that model was itself fine-tuned from)."""
-    tr = parent["training"]
+    tr, ev = parent["training"], parent.get("publictest") or parent["evaluation"]
+    named = (
+        {} if "publictest" in parent else {"eval_name": parent.get("dataset", {}).get("eval", "FER+ valid")}
+    )
     return {
         "name": parent["name"],
-        "publictest_accuracy": parent["publictest"]["accuracy"],
-        "publictest_macro_f1": parent["publictest"]["macro_f1"],
+        "publictest_accuracy" if "publictest" in parent else "eval_accuracy": ev["accuracy"],
+        "publictest_macro_f1" if "publictest" in parent else "eval_macro_f1": ev["macro_f1"],
+        **named,
         **{k: tr[k] for k in ("epochs", "hours", "best_epoch", "device", "config", "init_from") if k in tr},
     }
 

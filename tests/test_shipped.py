@@ -188,3 +188,31 @@ def test_model_card_lists_every_earlier_stage_oldest_first():
     )
     assert mid < card.index("| fine-tuning | ") < card.index("| fine-tuning compute | this CPU,")
     assert "fine-tuning stage 2" not in card
+
+
+def test_renaming_a_shipped_model_moves_every_file_and_keeps_the_weights(tmp_path):
+    """release/rename_model.py: weights byte-identical tensors, the new name inside the metadata and metrics."""
+    import shutil
+
+    import torch
+    from rename_model import rename
+
+    from ferkit.models import load_model, read_checkpoint_meta
+
+    if "fast" not in SHIPPED:
+        pytest.skip("no fast model shipped")
+    for suffix in (".safetensors", ".metrics.json", "_confusion.png"):
+        shutil.copy(WEIGHTS_DIR / f"fast{suffix}", tmp_path / f"fast{suffix}")
+    rename("fast", "quick", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "MODEL_CARD.md", "quick.metrics.json", "quick.safetensors", "quick_confusion.png",
+    ]  # fmt: skip
+    before, after = load_model(WEIGHTS_DIR / "fast.safetensors"), load_model(tmp_path / "quick.safetensors")
+    for (k, a), (_, b) in zip(before.state_dict().items(), after.state_dict().items(), strict=True):
+        assert torch.equal(a, b), k
+    assert read_checkpoint_meta(tmp_path / "quick.safetensors").get("shipped_name") in (None, "quick")
+    m = json.loads((tmp_path / "quick.metrics.json").read_text())
+    assert m["name"] == "quick" and m["weights_file"] == "quick.safetensors"
+    assert "## `quick`" in (tmp_path / "MODEL_CARD.md").read_text()
+    with pytest.raises(SystemExit, match="no such shipped model"):
+        rename("fast", "other", tmp_path)
