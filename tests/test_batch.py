@@ -47,6 +47,36 @@ def test_segments_cover_the_video_once():
         plan_tasks(".", segment_seconds=0)
 
 
+def _claiming(path: Path, frames: int, claimed: int) -> Path:
+    """An MJPG .avi of `frames` frames (25 fps) whose headers claim `claimed` (avih, strh and OpenML counts)."""
+    import struct
+
+    write_people_video(path, frames=frames)
+    data = bytearray(path.read_bytes())
+    for tag, offset in ((b"avih", 16), (b"strh", 32), (b"dmlh", 0)):
+        at = data.find(tag)
+        while at >= 0:
+            struct.pack_into("<I", data, at + 8 + offset, claimed)
+            at = data.find(tag, at + 1)
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_segments_are_planned_from_the_frames_a_video_really_holds(tmp_path):
+    """A header claiming 100,000 frames for 20 plans the segments of 20 frames (not 10,000 empty tasks); a
+    count that is right is taken without counting."""
+    from ferkit.batch import probe
+    from ferkit.predict.sources import video_info
+
+    liar = _claiming(tmp_path / "liar.avi", 20, 100_000)
+    assert video_info(liar)[0] == 100_000  # what the container says
+    tasks = plan_tasks(str(liar), segment_seconds=0.4)  # 10 frames a segment
+    assert [(t.start, t.end) for t in tasks] == [(0, 10), (10, -1)]
+    assert probe.count_frames(str(liar)) == probe._grab_count(str(liar)) == 20  # PyAV or OpenCV alike
+    honest, _ = write_people_video(tmp_path / "honest.avi", frames=30)
+    assert probe.frames_and_fps(str(honest), 0.4) == (30, 25.0)
+
+
 def test_plan_and_resume_bookkeeping(inputs):
     from ferkit.batch.output import task_record
 
@@ -369,3 +399,16 @@ def test_a_file_name_that_is_not_utf8_is_one_row_among_the_others(cluster, deadl
     s = run_batch(folder, tmp_path / "out", BatchOptions(actors=1), model=inputs["ckpt"])
     sources = {r["source"] for r in _read(tmp_path / "out")}
     assert not s.errors and len(sources) == 2 and raw in {name_bytes(x) for x in sources}
+
+
+def test_a_video_claiming_more_frames_runs_its_real_segments_once(cluster, deadline, inputs, tmp_path):
+    from ferkit.batch import run_batch
+
+    liar, ckpt = _claiming(tmp_path / "liar.avi", 20, 100_000), inputs["ckpt"]
+    out, options = tmp_path / "out", BatchOptions(actors=1, segment_seconds=0.4)
+    s = run_batch(liar, out, options, model=ckpt)
+    rec = load(ckpt)
+    expected = [r for res in rec.predict(liar) for r in face_rows(res, rec.labels)]
+    assert s.tasks == 2 and sorted(map(_key, _read(out))) == sorted(map(_key, expected))
+    again = BatchOptions(actors=1, segment_seconds=1.0, resume=True)
+    assert run_batch(liar, out, again, model=ckpt).tasks == 0  # nothing is left to run, however it is cut

@@ -37,7 +37,8 @@ def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
     Raises:
         FerkitError: A source that is neither an image nor a video file (webcams and arrays cannot be batched).
     """
-    from ferkit.predict.sources import parse_source, video_info
+    from ferkit.batch.probe import frames_and_fps
+    from ferkit.predict.sources import parse_source
 
     if segment_seconds is not None and not 0 < segment_seconds < math.inf:
         raise FerkitError(f"--segment-seconds must be a positive number of seconds, got {segment_seconds}")
@@ -47,12 +48,8 @@ def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
             tasks.append(Task("image", item.name))
         elif item.kind == "video" and not segment_seconds:
             tasks.append(Task("video", item.name))  # no need to open it here
-        elif item.kind == "video":
-            try:
-                count, fps = video_info(item.name)
-            except SourceError:
-                count, fps = 0, 30.0  # one task, which reports the error as its row
-            tasks += segments(item.name, count, fps, segment_seconds)
+        elif item.kind == "video":  # the frames that really exist: a header's count can be far off
+            tasks += segments(item.name, *frames_and_fps(item.name, segment_seconds), segment_seconds)
         else:
             raise FerkitError(f"{item.name}: a {item.kind} cannot be batched; give image or video files")
     return tasks
