@@ -142,7 +142,7 @@ def _section(m: dict) -> str:
 | training data | {ds["train"]} |
 {stages}| {"fine-tuning" if parent else "recipe"} | {_recipe(tr)} |
 | {"fine-tuning compute" if parent else "compute"} | {tr["device"]}, {_duration(tr["hours"])} for {tr["epochs"]} epochs |
-| selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); {ds["unused"]} never used |
+{_adjustment(m)}| selection | {m["selection"]["rule"]} on {m["selection"]["split"]} (best epoch {tr["best_epoch"]}); {ds["unused"]} never used |
 
 {ds["eval"]} chose the epoch, so the {ds["eval"]} figures below are slightly optimistic: the last epoch
 ({tr["epochs"]}) scored {_pct(tr["curve"][-1]["val_acc"])}. {ds["eval"]} accuracy by epoch:
@@ -215,6 +215,18 @@ DATA_TERMS = """\
 - **RAF-DB**: licensed by its authors for non-commercial research; its train split only validated and selected
   models (no gradient came from it), and no shipped weights were trained on it.
 """
+
+
+def _adjustment(m: dict) -> str:
+    """The row of a model whose classifier has logit adjustment by its training prior folded in."""
+    a = m.get("prior_adjustment")
+    if not a:
+        return ""
+    prior = ", ".join(f"{k} {100 * v:.1f} %" for k, v in a["prior"].items())
+    return (
+        f"| logit adjustment | logits − {a['tau']} · log(training prior), folded into the classifier's bias; "
+        f"τ chosen on the validation sets (`studies/prior_adjustment.py`); training prior: {prior} |\n"
+    )
 
 
 def _int8(m: dict) -> str:

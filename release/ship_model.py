@@ -123,6 +123,24 @@ def run_stage(run: Path, device: str, earlier: dict | None) -> dict:
     }
 
 
+def card_data(spec: dict, note: str | None) -> dict:
+    """The card's description of the data, with the training data as `--train-data-note` says where given."""
+    return {**spec["card"], "train": note} if note else spec["card"]
+
+
+def prior_adjustment(model, meta: dict, tau: float, data: str) -> dict | None:
+    """Fold logit adjustment (τ · log of the run's training prior) into `model`'s classifier; what was folded."""
+    if not tau:
+        return None
+    from ferkit.config import config_from_dict
+    from ferkit.train.prior import fold_prior_adjustment, training_prior
+
+    prior = training_prior(config_from_dict(meta["config"]), data)
+    fold_prior_adjustment(model, prior, tau)
+    names = model.data_config.labels.names
+    return {"tau": tau, "prior": {n: round(float(p), 5) for n, p in zip(names, prior, strict=True)}}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
@@ -147,6 +165,14 @@ def main() -> None:
         help="an unshipped run between the parent and RUN (repeatable, oldest first): RUN was fine-tuned from "
         "the last one, each from the one before, the first from --parent-metrics",
     )
+    ap.add_argument("--train-data-note", help="what the model learnt from, where the dataset's own line falls short")
+    ap.add_argument(
+        "--prior-tau",
+        type=float,
+        default=0.0,
+        help="fold logit adjustment by the run's training prior into the classifier (logits - tau * log prior; "
+        "ferkit.train.prior), tau chosen on the validation sets (studies/prior_adjustment.py)",
+    )
     args = ap.parse_args()
     earlier = parent_stage(json.loads(args.parent_metrics.read_text())) if args.parent_metrics else None
     for stage in args.stage:
@@ -163,6 +189,7 @@ def main() -> None:
     split = spec["split"]
     model32 = load_model(args.run / "best.safetensors")
     meta = dict(model32.checkpoint_meta)
+    adjustment = prior_adjustment(model32, meta, args.prior_tau, str(args.data or spec["data"]))
     WEIGHTS.mkdir(parents=True, exist_ok=True)
     out = WEIGHTS / f"{args.name}.safetensors"
     keep = {
@@ -179,7 +206,9 @@ def main() -> None:
         )
         if k in meta
     }
-    keep["train_data"] = spec["train_data"]
+    keep["train_data"] = args.train_data_note or spec["train_data"]
+    if adjustment:
+        keep["prior_adjustment"] = adjustment
     save_checkpoint(out, model32, {**keep, "shipped_name": args.name}, dtype=torch.float16)
     model16 = load_model(out)
     r32 = evaluate(TorchBackend(model32), fer, split=split)
@@ -257,7 +286,7 @@ def main() -> None:
         (
             "publictest_fp32_accuracy" if args.dataset == "fer2013" else "eval_fp32_accuracy"
         ): r32.metrics.accuracy,
-        **({"dataset": spec["card"]} if spec["card"] else {}),
+        **({"dataset": card_data(spec, args.train_data_note)} if spec["card"] else {}),
         "tta": {
             t: {"accuracy": runs[t].metrics.accuracy, "macro_f1": runs[t].metrics.macro_f1} for t in runs
         },
@@ -266,6 +295,7 @@ def main() -> None:
             k: ck.to_dict()[k] for k in ("n", "accuracy", "macro_f1", "left_out", "labels")
         },
         "speed_cpu": speed,
+        **({"prior_adjustment": adjustment} if adjustment else {}),
         "training": {
             **training_summary(*best_epoch_row(args.run)),
             "device": args.device_note,

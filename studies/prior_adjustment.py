@@ -4,6 +4,7 @@ FER2013 PublicTest. FER+ annotators chose neutral for about a third of the faces
 rarely, so a model trained on their votes leans to neutral on real photos; τ trades that lean against accuracy.
 
     python studies/prior_adjustment.py runs/two_labels/best.safetensors [--taus 0,0.25,0.5,0.75,1]
+    python studies/prior_adjustment.py src/ferkit/weights/ferplus.safetensors --data ../shared/data/ferplus
 
 Prints accuracy and macro-F1 per set and τ (PyTorch, bf16 autocast; logits of each set cached beside the checkpoint).
 """
@@ -21,18 +22,15 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from validation import SETS  # noqa: E402
 
 
-def training_prior(checkpoint: Path) -> np.ndarray:
-    """Mean training target of the run that wrote `checkpoint` (its recorded config and data)."""
+def training_prior(checkpoint: Path, data: str | None = None) -> np.ndarray:
+    """Mean training target of the run that wrote `checkpoint` (its recorded config; its recorded data folder
+    unless `data` names it, as for a shipped model)."""
     from ferkit.config import config_from_dict
     from ferkit.models import read_checkpoint_meta
-    from ferkit.train.data_setup import load_train_val, targets_of
-    from ferkit.train.second_labels import with_second_labels
+    from ferkit.train.prior import training_prior as prior_of
 
     meta = read_checkpoint_meta(checkpoint)
-    cfg = config_from_dict(meta["config"])
-    train, _ = load_train_val(cfg, meta["train_data"])
-    train = with_second_labels(train, cfg.data, print)
-    return targets_of(train, len(train.label_space)).mean(0)
+    return prior_of(config_from_dict(meta["config"]), data or meta["train_data"])
 
 
 def logits_on(checkpoint: Path, key: str, ds):
@@ -68,13 +66,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--taus", default="0,0.25,0.5,0.75,1")
+    ap.add_argument("--data", help="the training data folder, where the checkpoint records none (a shipped model)")
     args = ap.parse_args()
     import torch
 
     from ferkit.data import load_dataset
 
     torch.set_num_threads(2)
-    prior = training_prior(args.checkpoint)
+    prior = training_prior(args.checkpoint, args.data)
     print("training prior:", np.round(prior, 4).tolist())
     sets = {k: logits_on(args.checkpoint, k, load_dataset(SETS[k][1], quiet=True)) for k in SETS}
     print("| τ | " + " | ".join(f"{SETS[k][0]}: acc / macro-F1" for k in SETS) + " |")

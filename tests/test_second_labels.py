@@ -7,7 +7,7 @@ import pytest
 
 from ferkit.config import load_config
 from ferkit.data.dataset import build_dataset
-from ferkit.errors import ConfigError, DataError
+from ferkit.errors import ConfigError, DataError, ModelError
 from ferkit.labels import FER7, FERPLUS8
 from ferkit.train.second_labels import join_second_labels
 
@@ -103,3 +103,20 @@ def test_config_checks_the_second_label_keys(tmp_path):
         load_config(None, ["data.second_weight=1.5"])
     with pytest.raises(ConfigError, match="multi_target"):
         load_config(None, ["data.second_labels=x", "data.label_mode=multi_target", "augment.mixup=0"])
+
+
+def test_prior_adjustment_shifts_each_logit_by_tau_log_prior():
+    import torch
+
+    from ferkit.models import create_model
+    from ferkit.train.prior import fold_prior_adjustment
+
+    model = create_model("seed_keras_cnn", labels=FER7).eval()
+    x = torch.rand(3, 1, 48, 48)
+    before = model(x).detach()
+    prior = np.array([0.3, 0.01, 0.05, 0.3, 0.14, 0.1, 0.1])
+    fold_prior_adjustment(model, prior, 0.5)
+    expected = before - 0.5 * torch.log(torch.as_tensor(prior, dtype=torch.float32))
+    torch.testing.assert_close(model(x).detach(), expected, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ModelError, match="above 0"):
+        fold_prior_adjustment(model, np.array([0.5, 0.5, 0, 0, 0, 0, 0]), 0.5)
