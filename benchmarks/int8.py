@@ -1,7 +1,7 @@
 """int8 against float for each shipped model: FER2013 PublicTest accuracy and emotion-step speed, and (`--ship`)
 the int8 file shipped beside the weights when it keeps the accuracy within 0.3 points and is faster.
 
-    python benchmarks/int8.py [--models default,fast] [--data ../shared/data/fer2013] [--calib-n 1024]
+    python benchmarks/int8.py [--models fer2013,fast] [--data ../shared/data/fer2013] [--calib-n 1024]
                               [--seconds 5] [--ship] [--no-record]
 
 Each of `--models` is a shipped name or a checkpoint file (`runs/x/best.safetensors`: measured, never shipped).
@@ -95,7 +95,7 @@ def ship(name: str, r: dict, ok: bool, calib_n: int, split: str) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="default,fast")
+    ap.add_argument("--models", default="fer2013,fast")
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--split", default="public_test", help="split scored (FER+: valid)")
     ap.add_argument("--calib-n", type=int, default=1024)

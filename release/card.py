@@ -9,11 +9,14 @@ from ferkit.config import teacher_paths
 
 LIMITATIONS = """\
 ## Limitations — read before use
-- **Noisy labels.** FER2013 was collected by web image search and labelled once; its labels are noisy (human
+- **Noisy labels.** FER2013 was collected by web image search and labelled once (FER+ relabelled the same faces
+  with ten annotators each); its own labels are noisy (human
   agreement is about 65 %), and its faces are mostly frontal, young-to-middle-aged and skewed toward
   lighter-skinned subjects. Accuracy on under-represented groups is unknown and likely lower.
 - **Posed vs spontaneous.** The seven categories are prototypical expressions. Real, spontaneous expressions are
   subtler and mixed; a label is what the face *shows*, not what the person *feels*.
+- **Label spaces.** `default` and `ferplus` answer in FER+'s 8 classes (contempt included), `fer2013` and `fast`
+  in FER2013's 7. Contempt has few FER+ training faces and is rarely predicted right.
 - **Disgust** has only 436 training images and 56 PublicTest ones: its per-class figures are the least stable
   (one image is 1.8 points of its recall).
 - **Not for decisions about people.** Do not use this model to judge, hire, grade, police, diagnose or monitor
@@ -146,7 +149,7 @@ def _section(m: dict) -> str:
 
 {ds["eval"]} chose the epoch, so the {ds["eval"]} figures below are slightly optimistic: the last epoch
 ({tr["epochs"]}) scored {_pct(tr["curve"][-1]["val_acc"])}. {ds["eval"]} accuracy by epoch:
-{_curve(tr["curve"], tr["best_epoch"])}.
+{_curve(tr["curve"], tr["best_epoch"])}.{_before_adjustment(m)}
 
 ### {ds["eval_title"]} ({pt["n"]:,} images), single model, no test-time augmentation
 **accuracy {_pct(pt["accuracy"])}**, macro-F1 {_pct(pt["macro_f1"])}, balanced accuracy {_pct(pt["balanced_accuracy"])},
@@ -215,6 +218,15 @@ DATA_TERMS = """\
 - **RAF-DB**: licensed by its authors for non-commercial research; its train split only validated and selected
   models (no gradient came from it), and no shipped weights were trained on it.
 """
+
+
+def _before_adjustment(m: dict) -> str:
+    if not m.get("prior_adjustment"):
+        return ""
+    return (
+        " These are the trainer's figures, before the logit adjustment was folded in; the figures below are "
+        "after it."
+    )
 
 
 def _adjustment(m: dict) -> str:

@@ -165,7 +165,9 @@ def main() -> None:
         help="an unshipped run between the parent and RUN (repeatable, oldest first): RUN was fine-tuned from "
         "the last one, each from the one before, the first from --parent-metrics",
     )
-    ap.add_argument("--train-data-note", help="what the model learnt from, where the dataset's own line falls short")
+    ap.add_argument(
+        "--train-data-note", help="what the model learnt from, where the dataset's own line falls short"
+    )
     ap.add_argument(
         "--prior-tau",
         type=float,

@@ -3,7 +3,7 @@ combination of two or more, on one split (FER2013 PublicTest by default). A comb
 its best member means the checkpoints are the same model up to noise, and distilling from their ensemble cannot
 help; a diverse member that lifts the average is a candidate teacher for `train.distill_from: [...]`.
 
-    python studies/ensemble_publictest.py orig=src/ferkit/weights/default.safetensors \
+    python studies/ensemble_publictest.py orig=src/ferkit/weights/fer2013.safetensors \
         ft=runs/ema_ft/best.safetensors fast=src/ferkit/weights/fast.safetensors@0.5 --data ../shared/data/fer2013
 
 Each member is NAME=CHECKPOINT[@WEIGHT] (weight 1 by default). Weights chosen by looking at this table are fitted to

@@ -66,7 +66,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint", type=Path)
     ap.add_argument("--taus", default="0,0.25,0.5,0.75,1")
-    ap.add_argument("--data", help="the training data folder, where the checkpoint records none (a shipped model)")
+    ap.add_argument(
+        "--data", help="the training data folder, where the checkpoint records none (a shipped model)"
+    )
     args = ap.parse_args()
     import torch
 

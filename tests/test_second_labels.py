@@ -120,3 +120,28 @@ def test_prior_adjustment_shifts_each_logit_by_tau_log_prior():
     torch.testing.assert_close(model(x).detach(), expected, rtol=1e-5, atol=1e-5)
     with pytest.raises(ModelError, match="above 0"):
         fold_prior_adjustment(model, np.array([0.5, 0.5, 0, 0, 0, 0, 0]), 0.5)
+
+
+def test_add_never_brings_a_held_out_face_into_training(pair):
+    """Face 4 (dropped by FER+) is a validation face here: `add` must leave it out."""
+    fp, second = pair
+    held_out = second.images[1:2]  # face 4, as the validation split holds it
+    added, stats = join_second_labels(fp, second, weight=0.5, unmatched="add", held_out=held_out)
+    assert stats.added == 0 and len(added) == 4
+
+
+def test_a_second_set_of_other_faces_is_refused(pair):
+    fp, _ = pair
+    other = _fer2013(_faces(3, 7), ["sad", "happy", "angry"])
+    with pytest.raises(DataError, match="none of the 4 training faces matches"):
+        join_second_labels(fp, other, weight=0.3)
+
+
+def test_a_missing_second_labels_folder_names_the_key(pair, tmp_path):
+    from ferkit.config import load_config
+    from ferkit.train.second_labels import with_second_labels
+
+    fp, _ = pair
+    cfg = load_config(None, [f"data.second_labels={tmp_path / 'nowhere'}"])
+    with pytest.raises(DataError, match="data.second_labels: .*nowhere"):
+        with_second_labels(fp, cfg.data, print)

@@ -80,7 +80,7 @@ def teacher_file(spec: str, folder: Path) -> Path:
         commit = spec[4:]
         out = folder / f"default-{commit}.safetensors"
         data = subprocess.run(
-            ["git", "show", f"{commit}:src/ferkit/weights/default.safetensors"],
+            ["git", "show", f"{commit}:src/ferkit/weights/fer2013.safetensors"],
             cwd=ROOT,
             capture_output=True,
             check=True,

@@ -17,7 +17,8 @@ def load(
     """A ready `Recognizer`: the shipped default model and the default face detector unless told otherwise.
 
     Args:
-        model: None (the shipped "default" model), a shipped model name ("default", "fast": its shipped int8
+        model: None (the shipped "default" model, FER+'s 8 classes), a shipped model name ("default", "ferplus",
+            "fer2013" — FER2013's 7 classes —, "fast": its shipped int8
             ONNX model where there is one and ONNX Runtime is installed, else its PyTorch weights), a checkpoint
             path (.safetensors), an ONNX file (.onnx, run with ONNX Runtime), an `nn.Module` from the zoo, or a
             backend.

@@ -43,9 +43,15 @@ class Joined:
 
 
 def join_second_labels(
-    train: FerDataset, second: FerDataset, weight: float, unmatched: str = "skip"
+    train: FerDataset,
+    second: FerDataset,
+    weight: float,
+    unmatched: str = "skip",
+    held_out: np.ndarray | None = None,
 ) -> tuple[FerDataset, Joined]:
-    """`train` with soft targets from both label sets (see the module docstring); `second` holds the same faces."""
+    """`train` with soft targets from both label sets (see the module docstring); `second` holds the same faces.
+    `held_out` (uint8 N×H×W: validation faces) keeps `add` from bringing a validation face into training.
+    Raises DataError when no training face matches a face of `second` with a class the training data has."""
     if unmatched not in UNMATCHED:
         raise DataError(f"data.second_unmatched={unmatched!r}: choose one of {', '.join(UNMATCHED)}")
     if train.images.shape[1:] != second.images.shape[1:]:
@@ -59,6 +65,12 @@ def join_second_labels(
     index, _ = match_faces(train.images, second.images)
     mapped = np.where(index >= 0, table[second.labels[np.maximum(index, 0)]], -1)
     hit = mapped >= 0
+    if not hit.any():
+        raise DataError(
+            f"{second.root}: none of the {len(train)} training faces matches one of its {len(second)} faces with "
+            "a class the training data has: data.second_labels must hold the same faces (e.g. the FER2013 "
+            "folders beside FER+)"
+        )
     soft = own.copy()
     soft[hit] *= 1 - weight
     soft[np.flatnonzero(hit), mapped[hit]] += weight
@@ -70,14 +82,19 @@ def join_second_labels(
         added=0,
     )
     if unmatched == "add":
-        joined, added = _add_unmatched(joined, second, table)
+        joined, added = _add_unmatched(joined, second, table, held_out)
         stats = dataclasses.replace(stats, added=added)
     return joined, stats
 
 
-def _add_unmatched(train: FerDataset, second: FerDataset, table: np.ndarray) -> tuple[FerDataset, int]:
-    """`train` plus the faces of `second` that match no training face, on their second label alone."""
-    back, _ = match_faces(second.images, train.images)
+def _add_unmatched(
+    train: FerDataset, second: FerDataset, table: np.ndarray, held_out: np.ndarray | None
+) -> tuple[FerDataset, int]:
+    """`train` plus the faces of `second` that match no training (and no held-out) face, on their second label."""
+    known = (
+        train.images if held_out is None or not len(held_out) else np.concatenate([train.images, held_out])
+    )
+    back, _ = match_faces(second.images, known)
     new = np.flatnonzero((back < 0) & (table[second.labels] >= 0))
     if len(new) == 0:
         return train, 0
@@ -97,11 +114,17 @@ def _add_unmatched(train: FerDataset, second: FerDataset, table: np.ndarray) -> 
     return grown, len(new)
 
 
-def with_second_labels(train: FerDataset, data_cfg, log, quiet: bool = True) -> FerDataset:
-    """The training split with `data.second_labels` joined in (unchanged when the config names none)."""
+def with_second_labels(
+    train: FerDataset, data_cfg, log, quiet: bool = True, held_out: FerDataset | None = None
+) -> FerDataset:
+    """The training split with `data.second_labels` joined in (unchanged when the config names none); faces of
+    `held_out` (the validation split) are never added to training."""
     if not data_cfg.second_labels:
         return train
-    second = load_dataset(data_cfg.second_labels, quiet=quiet)
+    try:
+        second = load_dataset(data_cfg.second_labels, quiet=quiet)
+    except DataError as exc:
+        raise DataError(f"data.second_labels: {exc}") from None
     split = data_cfg.train_split
     if split not in second.splits:
         raise DataError(
@@ -109,7 +132,11 @@ def with_second_labels(train: FerDataset, data_cfg, log, quiet: bool = True) -> 
             f"it has {', '.join(second.splits) or 'none'}"
         )
     joined, stats = join_second_labels(
-        train, second.take_split(split), data_cfg.second_weight, data_cfg.second_unmatched
+        train,
+        second.take_split(split),
+        data_cfg.second_weight,
+        data_cfg.second_unmatched,
+        None if held_out is None else held_out.images,
     )
     log(stats.describe(len(train), data_cfg.second_weight))
     return joined

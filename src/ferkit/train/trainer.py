@@ -164,7 +164,7 @@ def _set_up(cfg, run_dir, data_path, train, val, resume, exist_ok, init_from, fr
     if train is None:
         train, val = load_train_val(cfg, data_path, quiet=quiet or rank != 0)
         cfg = with_data_label_mode(cfg, train)
-    train = with_second_labels(train, cfg.data, log, quiet=quiet or rank != 0)
+    train = with_second_labels(train, cfg.data, log, quiet=quiet or rank != 0, held_out=val)
     if len(train) == 0 or val is None or len(val) == 0:
         raise TrainingError("the training or validation split is empty")
     torch.manual_seed(cfg.train.seed)
