@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-__version__ = "0.3.2"
+__version__ = "0.5.0"
 
 _LAZY = {
     "FerkitError": "ferkit.errors",
