@@ -2,7 +2,7 @@
 job (Ray start, actor start, shutdown: a one-image job), and the memory of one actor.
 
     python benchmarks/batch_scaling.py [--images 1000] [--model default] [--no-record]
-    python benchmarks/batch_scaling.py --gpu [--actors-list 1,2,4,8,14]   # on the lent GPU machine (16 cores + H200)
+    python benchmarks/batch_scaling.py --gpu [--actors-list 1,2,4,8,14]   # on a GPU machine (e.g. 16 cores + one H200)
 
 On the GPU machine this runs through release/gpu/batch_scaling.sh (Ray carried in as a pack, photos from
 `--photos`, the section also written to `--write` since only $OUT comes back).
