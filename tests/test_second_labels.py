@@ -145,3 +145,12 @@ def test_a_missing_second_labels_folder_names_the_key(pair, tmp_path):
     cfg = load_config(None, [f"data.second_labels={tmp_path / 'nowhere'}"])
     with pytest.raises(DataError, match="data.second_labels: .*nowhere"):
         with_second_labels(fp, cfg.data, print)
+
+
+def test_a_face_with_exact_duplicates_in_the_other_copy_matches_the_lowest_index():
+    from ferkit.data.join import match_faces
+
+    faces = _faces(4, 3)
+    other = np.stack([faces[1], faces[0], faces[2], faces[0], faces[0], faces[3]])  # face 0 three times
+    index, diff = match_faces(faces, other)
+    assert index.tolist() == [1, 0, 2, 5] and np.all(diff == 0)

@@ -4,7 +4,7 @@ lossless FER+ PNGs (which carry no FER2013 file names): the join that gives a Ka
 Each face is summarised by its 12×12 block means; the nearest candidates by that summary are then compared at full
 resolution, and a pair matches when the mean absolute pixel difference is within `tolerance` grey levels (JPEG
 re-encoding leaves about 1.4). Exact duplicates inside one copy match the same face of the other, which is right:
-their pixels are the same.
+their pixels are the same; among exact duplicates in the other copy the lowest index is chosen, on every machine.
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ def match_faces(
     for start in range(0, len(a), chunk):
         sa = _summaries(a[start : start + chunk])
         dist = (sa * sa).sum(1, keepdim=True) + nb[None] - 2 * sa @ sb.T
-        cand = dist.topk(k, dim=1, largest=False).indices  # chunk×k nearest by summary
+        # chunk×k nearest by summary, in index order: among exact duplicates the lowest index wins on every machine
+        cand = dist.topk(k, dim=1, largest=False).indices.sort(dim=1).values
         full = torch.as_tensor(np.ascontiguousarray(a[start : start + chunk])).flatten(1).float()
         err = (full[:, None, :] - bt[cand]).abs().mean(2)  # chunk×k full-resolution differences
         best = err.argmin(1)
