@@ -4,8 +4,8 @@ job (Ray start, actor start, shutdown: a one-image job), and the memory of one a
     python benchmarks/batch_scaling.py [--images 1000] [--model default] [--no-record]
     python benchmarks/batch_scaling.py --gpu [--actors-list 1,2,4,8,14]   # on a GPU machine (e.g. 16 cores + one H200)
 
-On the GPU machine this runs through release/gpu/batch_scaling.sh (Ray carried in as a pack, photos from
-`--photos`, the section also written to `--write` since only $OUT comes back).
+On the GPU machine this runs through release/gpu/batch_scaling.sh (Ray unpacked from
+release/gpu/ray_pack.sh's file, photos from `--photos`, the section also written to `--write`).
 
 The images are the photos of ../shared/data/wild that have faces (else the bundled astronaut), shrunk to at most
 640 px and copied under distinct names up to `--images`. `predict` is `run_predict` in this process (one

@@ -66,7 +66,7 @@ def main() -> None:
         + "\n".join(rows)
         + "\n\nUntrained weights (speed does not depend on them); "
         "ONNX Runtime's default threads; best of 3 alternating rounds. Accuracy per width comes from training "
-        "(the GPU campaign of issue #17), not from this script."
+        "(the GPU model campaign), not from this script."
     )
     print(body)
     if not args.no_record:

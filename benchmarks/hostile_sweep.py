@@ -1,4 +1,4 @@
-"""The adversarial sweep of the web service (issue #18): hostile and ordinary requests against a real `ferkit serve`.
+"""The adversarial sweep of the web service: hostile and ordinary requests against a real `ferkit serve`.
 
     python benchmarks/hostile_sweep.py [--requests 3000] [--model fast] [--record]
 

@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from _record import record
 
-        record(f"Peer: the `fer` package on FER2013 {args.split} (issue 6)", body)
+        record(f"Peer: the `fer` package on FER2013 {args.split}", body)
     return 0
 
 

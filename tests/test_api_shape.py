@@ -1,4 +1,4 @@
-"""The defaults live in the Python API, once; the CLI is a shim over it (issue #22, item 6)."""
+"""The defaults live in the Python API, once; the CLI is a shim over it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Annotated videos through PyAV (issue #20): H.264 in MP4 that browsers play, the source's audio kept, each frame at
+"""Annotated videos through PyAV: H.264 in MP4 that browsers play, the source's audio kept, each frame at
 its own timestamp. Skipped without PyAV (`pip install 'ferkit[video]'`)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`ferkit batch` on Ray Data (issue #19): the same rows as `Recognizer.predict`, a fixed schema, error rows, re-runs
+"""`ferkit batch` on Ray Data: the same rows as `Recognizer.predict`, a fixed schema, error rows, re-runs
 without duplicates, --resume, video segments. Planning is tested without Ray; the Ray tests share one local cluster
 (2 CPUs, small object store, no dashboard) and a hard timeout guards each against a deadlock."""
 

@@ -1,4 +1,4 @@
-"""Hostile datasets (issue #18): absurd class ids, endless rows, symlink loops, damaged cache entries."""
+"""Hostile datasets: absurd class ids, endless rows, symlink loops, damaged cache entries."""
 
 from __future__ import annotations
 

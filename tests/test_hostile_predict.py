@@ -1,4 +1,4 @@
-"""Hostile inputs to recognition (issue #18): outputs never replace inputs, broken models are refused, odd sources
+"""Hostile inputs to recognition: outputs never replace inputs, broken models are refused, odd sources
 give one clear message per item."""
 
 from __future__ import annotations

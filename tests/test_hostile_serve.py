@@ -1,4 +1,4 @@
-"""Hostile clients of the web service (issue #18): idle bodies cannot lock it, odd JSON is a 422, a broken model
+"""Hostile clients of the web service: idle bodies cannot lock it, odd JSON is a 422, a broken model
 is refused at start."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Hostile settings, checkpoints and model files (issue #18): ranges named when a config is read, a diverged run
+"""Hostile settings, checkpoints and model files: ranges named when a config is read, a diverged run
 fails, damaged run files are named on resume, crafted headers allocate nothing, ONNX outputs match their labels."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who felt what, when (issue #20): track ids through gaps and crossings, per-person summaries, timelines, the
+"""Who felt what, when: track ids through gaps and crossings, per-person summaries, timelines, the
 DataFrame and the HTML report, on a generated video with two people at known positions."""
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The GPU scaling figure of issue #19 in one device call: `ferkit batch` with N one-CPU detect actors and one GPU
+# The GPU scaling figure in one command on a GPU machine: `ferkit batch` with N one-CPU detect actors and one GPU
 # classify actor, images/s for N = 1, 2, 4, 8, 14 (benchmarks/batch_scaling.py --gpu). About 3-4 minutes.
 # Ray is not in the GPU machine's image and nothing can be installed there, so it travels as a pack.
 # Before the call, on the CPU machine:
 #   bash release/gpu/ray_pack.sh         # runs/gpu_ray: site.tar.xz (~32 MB, CPython 3.12) and photos/
 #   mkdir -p /tmp/w && mv src/ferkit/weights/*.onnx src/ferkit/weights/ferplus.safetensors /tmp/w   # 64 MiB
-# Device call: run(command="bash release/gpu/batch_scaling.sh", carry=["runs/gpu_ray"], timeout_s=420); then move
-# the weights back and paste $OUT/batch_scaling.md into benchmarks/RESULTS.md (section "ferkit batch on Ray Data:
+# Then, with runs/gpu_ray copied beside the repository on the GPU machine: bash release/gpu/batch_scaling.sh; paste
+# the output folder's batch_scaling.md ($OUT, else runs/gpu/out) into benchmarks/RESULTS.md (section "ferkit batch on Ray Data:
 # detect actors against images/s, GPU classify actor").
 # Smoke test here (a 3.11 pack, the CPU as the "GPU"):
 #   bash release/gpu/ray_pack.sh 3.11 /tmp/ray311 && PATH=$PWD/.venv/bin:$PATH PACK_DIR=/tmp/ray311 IMAGES=20 \

@@ -1,4 +1,4 @@
-"""The GPU model campaign of issue #17, as ONE command inside one device call: every run side by side, results
+"""The GPU model campaign as ONE command: every run side by side, results
 written to the output folder as they are produced.
 
     python release/gpu/campaign.py run --faces runs/campaign/faces.npz.xz --teachers runs/campaign/teachers \

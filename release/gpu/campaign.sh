@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The whole GPU campaign of issue #17 in ONE device call (at most 9 minutes): train the four campaign runs side by
-# side and write everything worth keeping to $OUT as it is produced (release/gpu/campaign.py).
+# The whole GPU model campaign in ONE command (at most 9 minutes): train the four campaign runs side by
+# side and write everything worth keeping to the output folder ($OUT) as it is produced (release/gpu/campaign.py).
 # Before the call, on the CPU machine:
 #   python release/gpu/campaign_data.py          # runs/campaign/faces.npz.xz (~50 MiB) + teachers/*.logits.npz
 #   mkdir -p /tmp/w && mv src/ferkit/weights/*.safetensors src/ferkit/weights/*.onnx /tmp/w   # 64 MiB tree limit
-# Device call: run(command="bash release/gpu/campaign.sh", carry=["runs/campaign/faces.npz.xz",
-#   "runs/campaign/teachers"], timeout_s=600); then move the weights back. Unpack the results with
+# Then, with runs/campaign/faces.npz.xz and runs/campaign/teachers copied to the GPU machine:
+#   bash release/gpu/campaign.sh. Unpack the results with
 #   cat weights.tar.part-* | tar x ; tar xzf progress.tar.gz
 # BUDGET (seconds, default 420) is the training time: preparing, probing, teacher logits and packing take the rest.
 set -u

@@ -1,4 +1,4 @@
-"""Build what the GPU campaign carries (issue #17): one xz file with the FER2013 faces, their FER2013 labels and
+"""Build what the GPU campaign needs on the GPU machine: one xz file with the FER2013 faces, their FER2013 labels and
 their FER+ votes, and the teachers' logits on the training faces.
 
     python release/gpu/campaign_data.py [--fer2013 ../shared/data/fer2013] [--ferplus ../shared/data/ferplus]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Second step of a lease: wait (at most SECONDS) for the FER2013 runs under runs/gpu/ to end; then start, in its
+# Second step of a GPU run: wait (at most SECONDS) for the FER2013 runs under runs/gpu/ to end; then start, in its
 # own process session, the CK+48 fine-tuning CV of the better ResNet-18 run (runs/gpu/ck/, log runs/gpu/ck.log)
-# and send back every run's logs, histories and best checkpoint (release/gpu/pack.sh all). A third call
+# and write out every run's logs, histories and best checkpoint (release/gpu/pack.sh all). A third command
 # collects the CV with `bash release/gpu/watch_ck.sh SECONDS`.
 #   bash release/gpu/finish.sh SECONDS CKPLUS_DATA
 set -u

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Train several configs side by side on one lent GPU so that all end within a time budget, then watch them.
+# Train several configs side by side on one GPU so that all end within a time budget, then watch them.
 #   bash release/gpu/launch.sh BUDGET_S WATCH_S DATA CONFIG...
 # BUDGET_S: seconds the runs may take together (probe.py turns it into an epoch count); WATCH_S: seconds this
-# command waits before it returns (the runs go on in their own sessions, so later commands can watch them);
+# command waits before it returns (the runs go on in their own process groups, so later commands can watch them);
 # DATA: the dataset (a packed .npz.xz travels best). Runs go to runs/gpu/<config name>/, logs beside them.
 set -u
 budget=$1 watch=$2 data=$3

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Send back the logs, histories and curves of every run under runs/gpu/ and the best checkpoints of the runs
+# Write out the logs, histories and curves of every run under runs/gpu/ and the best checkpoints of the runs
 # named ("auto-resnet": the better resnet18 run; "all": every run), as a tar split into 15 MiB parts
 # ($OUT/results.tar.part-*; runs/gpu/out when $OUT is unset).
 #   bash release/gpu/pack.sh RUN_NAME...

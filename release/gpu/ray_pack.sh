@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Pack Ray for the GPU machine of issue #19 (Python 3.12 there, no package registry, a 64 MiB carry limit). Ray's
+# Pack Ray for a GPU machine without a package registry (Python 3.12 there, files of at most 64 MiB). Ray's
 # wheel is 79 MB, 32 MB of it Java jars that Python never loads. This downloads Ray (the version installed here)
 # and the packages that machine's image lacks (jsonschema and its three), installs them into a folder for that
 # Python, drops ray/jars and RLlib, and writes DIR/site.tar.xz (about 32 MB). It copies the wild photos
 # benchmarks/batch_scaling.py uses to DIR/photos (../shared does not travel).
 #   bash release/gpu/ray_pack.sh [PYTHON_VERSION=3.12] [DIR=runs/gpu_ray]
-# The device call is then release/gpu/batch_scaling.sh, carrying DIR.
+# Then run release/gpu/batch_scaling.sh on the GPU machine with DIR copied beside the repository.
 set -euo pipefail
 py=${1:-3.12}
 dir=${2:-runs/gpu_ray}

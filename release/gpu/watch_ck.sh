@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Third step of a lease: wait (at most SECONDS) for the CK+48 CV that finish.sh started, then send back its
+# Third step of a GPU run: wait (at most SECONDS) for the CK+48 CV that finish.sh started, then write out its
 # cv.json files, log and the RESULTS.md section it appended ($OUT/ck.tgz).
 #   bash release/gpu/watch_ck.sh SECONDS
 set -u
