@@ -5,13 +5,13 @@ without duplicates, --resume, video segments. Planning is tested without Ray; th
 from __future__ import annotations
 
 import shutil
-import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
 from tests._faces_fixtures import tiny_checkpoint, write_people_video
 
+from _deadline import time_limit
 from ferkit.batch import BatchOptions, Task, plan_tasks, schema, segments
 from ferkit.batch.plan import uncovered
 from ferkit.errors import FerkitError
@@ -156,14 +156,8 @@ def cluster():
 
 @pytest.fixture
 def deadline():
-    def boom(*_):
-        raise TimeoutError("ferkit batch took over 240 s: a deadlock?")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(240)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with time_limit(240, "ferkit batch"):
+        yield
 
 
 def _read(out):

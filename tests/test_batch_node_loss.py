@@ -12,7 +12,6 @@ from __future__ import annotations
 import errno
 import os
 import shutil
-import signal
 import threading
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 from tests._faces_fixtures import tiny_checkpoint
 
+from _deadline import time_limit
 from ferkit.batch import BatchOptions
 from ferkit.predict import load
 from ferkit.predict.table import face_rows
@@ -54,14 +54,8 @@ def two_nodes():
 
 @pytest.fixture
 def deadline():
-    def boom(*_):
-        raise TimeoutError("ferkit batch took over 180 s after losing a node: a hang?")
-
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(180)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+    with time_limit(180, "ferkit batch after losing a node"):
+        yield
 
 
 def _hold_head_cpu(ray):

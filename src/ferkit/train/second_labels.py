@@ -29,14 +29,14 @@ class Joined:
     """What the join did, for the log and the run's record."""
 
     matched: int
-    agree: int  # matched faces whose two labels name the same class
+    agree: int  # matched faces whose two labels name the same class (of those whose second class maps)
     foreign: int  # matched faces whose second label the training data has no class for
     added: int  # faces of the second set added with their second label alone
 
     def describe(self, n_train: int, weight: float) -> str:
         return (
             f"second labels: {self.matched} of {n_train} training faces matched by pixels, their two labels agree "
-            f"on {self.agree / max(self.matched, 1):.1%} (weight {weight} on the second label)"
+            f"on {self.agree / max(self.matched - self.foreign, 1):.1%} (weight {weight} on the second label)"
             + (f"; {self.foreign} second labels name a class the training data lacks" if self.foreign else "")
             + (f"; {self.added} faces only the second set labels were added" if self.added else "")
         )
