@@ -27,11 +27,11 @@ test: venv
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 lint: venv
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check src tests benchmarks studies release
+	$(VENV)/bin/ruff format --check src tests benchmarks studies release
 
 bench: venv
-	$(PY) benchmarks/data_load.py
+	$(PY) -m benchmarks.data_load
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Timing the trainer's own epoch function on random faces (shared by trainer_overhead.py and gpu/probe.py)."""
+"""Timing the trainer's own epoch function on random faces (shared by benchmarks/trainer_overhead.py and release/train_gpu.py)."""
 
 from __future__ import annotations
 

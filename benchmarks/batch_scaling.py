@@ -1,11 +1,11 @@
 """`ferkit batch` against `ferkit predict` on the same images: images/s with 1 and 2 actors, the fixed cost of a
 job (Ray start, actor start, shutdown: a one-image job), and the memory of one actor.
 
-    python benchmarks/batch_scaling.py [--images 1000] [--model default] [--no-record]
-    python benchmarks/batch_scaling.py --gpu [--actors-list 1,2,4,8,14]   # on a GPU machine (e.g. 16 cores + one H200)
+    python -m benchmarks.batch_scaling [--images 1000] [--model default] [--no-record]
+    python -m benchmarks.batch_scaling --gpu [--actors-list 1,2,4,8,14]   # on a GPU machine (e.g. 16 cores + one H200)
 
-On the GPU machine this runs through release/gpu/batch_scaling.sh (Ray unpacked from
-release/gpu/ray_pack.sh's file, photos from `--photos`, the section also written to `--write`).
+On a GPU machine with `ferkit[ray]` installed, `--photos` names the photo folder when ../shared/data/wild is not
+there, and `--write` also writes the section to a file of its own.
 
 The images are the photos of ../shared/data/wild that have faces (else the bundled astronaut), shrunk to at most
 640 px and copied under distinct names up to `--images`. `predict` is `run_predict` in this process (one
@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 WILD = ROOT.parent / "shared" / "data" / "wild"
@@ -167,7 +165,7 @@ def main() -> None:
         )
     body = (
         f"{args.images} photos (wild photos with faces, ≤ 640 px), model `{args.model}` (`ferkit.load`: int8 ONNX "
-        "where shipped), default detector; a local Ray cluster per job on this machine's 2 cores.\n\n"
+        f"where shipped), default detector; a local Ray cluster per job on the machine's {os.cpu_count()} cores.\n\n"
         "| run | fixed cost per job, s (a one-image job) | wall, s | images/s | actor RSS, MB |\n|---|---|---|---|---|\n"
         + "\n".join(rows)
     )

@@ -1,6 +1,6 @@
 """Cold and warm load time of a dataset folder (default: ../shared/data/fer2013).
 
-    python benchmarks/data_load.py [PATH]
+    python -m benchmarks.data_load [PATH]
 
 Cold = empty cache (decode every image); warm = the second load, served from the on-disk cache.
 """
@@ -14,8 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
 """Memory growth of each face detector over many detections (resident set size, per 1,000 calls).
 
-    python benchmarks/detector_memory.py [--calls 1500] [--warmup 300] [--record]
+    python -m benchmarks.detector_memory [--calls 1500] [--warmup 300] [--record]
 
 Each detector runs in a fresh process on the bundled astronaut photo (512×512, one face): `warmup` calls first
 (allocator pools and caches settle), then `calls` more; the growth of the resident set over those is reported per
@@ -16,9 +16,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from benchmarks.record import record
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from _record import record  # noqa: E402
 
 PHOTO = ROOT / "src" / "ferkit" / "samples" / "astronaut.jpg"
 
@@ -83,7 +83,8 @@ def main() -> None:
         out = subprocess.run(
             [
                 sys.executable,
-                __file__,
+                "-m",
+                "benchmarks.detector_memory",
                 "--child",
                 name,
                 "--calls",
@@ -94,6 +95,7 @@ def main() -> None:
             capture_output=True,
             text=True,
             check=True,
+            cwd=ROOT,
         )
         rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
         print(rows[-1], flush=True)

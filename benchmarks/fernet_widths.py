@@ -1,7 +1,7 @@
 """Speed of the `fernet` widths against resnet18_fer and mobilefer: FLOPs, parameters and faces/s of the emotion
 step (ONNX Runtime float32 and int8, batch 64), on this machine.
 
-    python benchmarks/fernet_widths.py [--widths 0.5,0.75,1.0] [--seconds 6] [--no-record]
+    python -m benchmarks.fernet_widths [--widths 0.5,0.75,1.0] [--seconds 6] [--no-record]
 
 Speed does not depend on the weights, so the networks are untrained; int8 is calibrated on 256 blurred-noise
 crops (calibration changes the ranges, not the work). Accuracy per width needs training (the GPU campaign): it is
@@ -11,14 +11,11 @@ not measured here. Each model's best of 3 alternating rounds.
 from __future__ import annotations
 
 import argparse
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ship_model import faces_per_second  # noqa: E402
+from release.ship_model import faces_per_second
 
 
 def calibration_crops(n: int = 256) -> np.ndarray:
@@ -70,7 +67,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_record:
-        from _record import record
+        from benchmarks.record import record
 
         record("fernet widths: speed", body)
 

@@ -1,6 +1,6 @@
 """The adversarial sweep of the web service: hostile and ordinary requests against a real `ferkit serve`.
 
-    python benchmarks/hostile_sweep.py [--requests 3000] [--model fast] [--record]
+    python -m benchmarks.hostile_sweep [--requests 3000] [--model fast] [--record]
 
 Starts `ferkit serve` as its own process on loopback, then
 1. sends `requests` requests at concurrency 8, cycling through a real face photo (half of them) and hostile
@@ -28,9 +28,9 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from benchmarks.record import record
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from _record import record  # noqa: E402
 
 PHOTO = ROOT / "src" / "ferkit" / "samples" / "astronaut.jpg"
 READ_TIMEOUT = 3.0
@@ -49,10 +49,8 @@ def rss_mb(pid: int) -> float:
 
 def hostile_requests() -> list[tuple[str, dict]]:
     """(name, httpx.post keyword arguments) of every hostile request kind."""
-    sys.path.insert(0, str(ROOT / "tests"))
     from PIL import Image
-
-    from conftest import png_bomb_bytes
+    from tests.conftest import png_bomb_bytes
 
     photo = PHOTO.read_bytes()
     gif = io.BytesIO()

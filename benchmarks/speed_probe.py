@@ -1,17 +1,14 @@
 """What `train.amp: auto` / `train.channels_last: auto` choose on this CPU, per model: the trainer's own probe
 (`ferkit.train.speed_probe`) run on each model, with fp32 NCHW against the chosen setting in training img/s.
 
-    python benchmarks/speed_probe.py [--models resnet18_fer,mobilefer,...] [--batch 32] [--steps 3]
+    python -m benchmarks.speed_probe [--models resnet18_fer,mobilefer,...] [--batch 32] [--steps 3]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 MODELS = "resnet18_fer,mobilefer,vgg_fer_gap,seed_cnn4c2f,seed_keras_cnn,seed_cnn_wd"
 

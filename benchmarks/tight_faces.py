@@ -2,21 +2,19 @@
 are (the face fills the frame) and pasted into a 3× canvas at a random offset, with the detectors' searches after
 an empty first pass (in a border, then at 2×: `Detector.pad_retry`) off and on. Validation photos only (`../shared/data/rafdb/train`).
 
-    python benchmarks/tight_faces.py [--data ../shared/data/rafdb/train] [--n 500] [--model default]
+    python -m benchmarks.tight_faces [--data ../shared/data/rafdb/train] [--n 500] [--model default]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 CANVAS = 3  # canvas side / face side

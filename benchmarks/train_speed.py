@@ -2,7 +2,7 @@
 ≈ 3 × forward FLOPs) as a fraction of fp32 peak, and peak memory. Each model runs in its own subprocess so its
 peak RSS is its own.
 
-    python benchmarks/train_speed.py [--batch 128] [--steps 6] [--models a,b]
+    python -m benchmarks.train_speed [--batch 128] [--steps 6] [--models a,b]
 
 The last column is bf16 autocast with channels-last (`train.amp: bf16`, `train.channels_last: "on"`): it helps
 some models on this CPU and hurts others, so the table says which.
@@ -14,10 +14,8 @@ import argparse
 import json
 import subprocess
 import sys
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import cpu_mhz, fp32_peak_gflops, record  # noqa: E402
+from benchmarks.record import cpu_mhz, fp32_peak_gflops, record
 
 CHILD = r"""
 import json, resource, sys, time, torch

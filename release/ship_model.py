@@ -1,7 +1,7 @@
 """Ship a trained run as a packaged model: fp16 weights in src/ferkit/weights/, metrics.json, confusion matrix and
 MODEL_CARD.md, all measured here (nothing typed in by hand).
 
-    python release/ship_model.py runs/fer2013_vgg_gap_cpu --name default \
+    python -m release.ship_model runs/fer2013_vgg_gap_cpu --name default \
         [--dataset fer2013|ferplus] [--data DIR] --ckplus ../shared/data/ckplus48 [--device-note "CPU, 2 cores"]
 
 Measures (on FER2013 PublicTest, or FER+ valid with --dataset ferplus): accuracy of the fp32 and fp16 weights
@@ -21,10 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # card
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
-from _record import machine  # noqa: E402
+from benchmarks.record import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 WEIGHTS = ROOT / "src" / "ferkit" / "weights"
@@ -310,7 +307,7 @@ def main() -> None:
     }
     (WEIGHTS / f"{args.name}.metrics.json").write_text(json.dumps(metrics, indent=2))
     confusion_png(runs["none"].metrics, WEIGHTS / f"{args.name}_confusion.png")
-    from card import write_model_card
+    from release.card import write_model_card
 
     write_model_card(WEIGHTS)
     print(json.dumps({k: metrics[k] for k in ("tta", "dedup", "speed_cpu")}, indent=2))

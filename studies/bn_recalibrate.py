@@ -4,7 +4,7 @@ A model trained with augmentation and mixup keeps BatchNorm running statistics o
 script recomputes them (cumulative average, dropout off) on the un-augmented `train` images, scores PublicTest
 before and after, and records both in benchmarks/RESULTS.md. Nothing is written next to the checkpoint.
 
-    python studies/bn_recalibrate.py runs/gpu2/fer2013_resnet18_mixup_gpu/best.safetensors \
+    python -m studies.bn_recalibrate runs/gpu2/fer2013_resnet18_mixup_gpu/best.safetensors \
         --data ../shared/data/fer2013 [--flip]
 """
 
@@ -16,9 +16,7 @@ import time
 from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 
 def recalibrate(model: torch.nn.Module, images: torch.Tensor, batch: int = 256) -> torch.nn.Module:

@@ -1,8 +1,8 @@
 """CK+48 10-fold subject-independent cross-validation: from scratch, and fine-tuned from a FER2013 checkpoint.
 
-    python studies/ckplus_cv.py --data ../shared/data/ckplus48
-    python studies/ckplus_cv.py --data ../shared/data/ckplus48 --init-from runs/vgg/best.safetensors
-    python studies/ckplus_cv.py --data ../shared/data/ckplus48 --set train.epochs=20   # a reduced run
+    python -m studies.ckplus_cv --data ../shared/data/ckplus48
+    python -m studies.ckplus_cv --data ../shared/data/ckplus48 --init-from runs/vgg/best.safetensors
+    python -m studies.ckplus_cv --data ../shared/data/ckplus48 --set train.epochs=20   # a reduced run
 
 Folds are stratified and grouped by subject (frames of one person never cross folds); each fold's checkpoint is
 selected on a subject-grouped hold-out of its training folds, and the test fold is used once. Prints a table and
@@ -17,8 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 

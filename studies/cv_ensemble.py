@@ -1,6 +1,6 @@
 """Score finished cross-validations again, fold by fold: each run alone and the mean of their probabilities.
 
-    python studies/cv_ensemble.py runs/ckplus_cv/finetune runs/ckplus_cv_fast/finetune
+    python -m studies.cv_ensemble runs/ckplus_cv/finetune runs/ckplus_cv_fast/finetune
         [--data ../shared/data/ckplus48] [--tta none,flip] [--no-record]
 
 A table over `ferkit.evaluate.cv_ensemble.rescore_runs` (behind `ferkit cv-ensemble`; one scoring pass) for
@@ -16,8 +16,7 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = ["model", "accuracy mean ± std", "macro-F1 mean", "pooled accuracy", "accuracy per fold (%)"]

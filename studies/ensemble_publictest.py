@@ -3,7 +3,7 @@ combination of two or more, on one split (FER2013 PublicTest by default). A comb
 its best member means the checkpoints are the same model up to noise, and distilling from their ensemble cannot
 help; a diverse member that lifts the average is a candidate teacher for `train.distill_from: [...]`.
 
-    python studies/ensemble_publictest.py orig=src/ferkit/weights/fer2013.safetensors \
+    python -m studies.ensemble_publictest orig=src/ferkit/weights/fer2013.safetensors \
         ft=runs/ema_ft/best.safetensors fast=src/ferkit/weights/fast.safetensors@0.5 --data ../shared/data/fer2013
 
 Each member is NAME=CHECKPOINT[@WEIGHT] (weight 1 by default). Weights chosen by looking at this table are fitted to
@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import sys
 import time
-from pathlib import Path
 
 import torch
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 
 def parse_member(text: str) -> tuple[str, str, float]:

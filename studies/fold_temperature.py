@@ -4,7 +4,7 @@ a copy of the run whose best.safetensors carries the scaled weights. Argmax, and
 probabilities become calibrated. T is fitted on the split that also chose the epoch (FER2013 PublicTest), so the
 calibration error measured there afterwards is slightly optimistic, as the accuracy is.
 
-    python studies/fold_temperature.py runs/kd_fast2 --data ../shared/data/fer2013 --out runs/kd_fast2_t
+    python -m studies.fold_temperature runs/kd_fast2 --data ../shared/data/fer2013 --out runs/kd_fast2_t
 """
 
 from __future__ import annotations

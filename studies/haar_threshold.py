@@ -1,6 +1,6 @@
 """Haar cascade score threshold on the real photos of ../shared/data/wild, with YuNet's boxes as reference.
 
-    python studies/haar_threshold.py [--thresholds 0,0.5,0.7,0.8,0.9]
+    python -m studies.haar_threshold [--thresholds 0,0.5,0.7,0.8,0.9]
 
 For each threshold: haar boxes that match a YuNet face (IoU > 0.3), haar boxes that match none (false boxes:
 dogs, clothing, backdrops, or a second box on one face) and YuNet faces haar misses. YuNet finds every hand-boxed

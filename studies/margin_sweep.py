@@ -1,6 +1,6 @@
 """Accuracy of a trained model against the crop margin (0–30 %), to choose `ferkit.faces.align.DEFAULT_MARGIN`.
 
-    python studies/margin_sweep.py --model runs/x/best.safetensors [--folder LABELLED_PHOTOS]
+    python -m studies.margin_sweep --model runs/x/best.safetensors [--folder LABELLED_PHOTOS]
         [--fer ../shared/data/fer2013] [--n 700] [--wild ../shared/data/wild] [--margins 0,0.05,...,0.3]
         [--detector yunet] [--no-record]
 
@@ -22,13 +22,10 @@ reproduces FER2013's framing). Three measurements, each where its data exists:
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 

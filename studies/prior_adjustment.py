@@ -3,8 +3,8 @@ prior the mean training target) on the three validation sets: RAF-DB train (real
 FER2013 PublicTest. FER+ annotators chose neutral for about a third of the faces and disgust, fear and contempt
 rarely, so a model trained on their votes leans to neutral on real photos; τ trades that lean against accuracy.
 
-    python studies/prior_adjustment.py runs/two_labels/best.safetensors [--taus 0,0.25,0.5,0.75,1]
-    python studies/prior_adjustment.py src/ferkit/weights/ferplus.safetensors --data ../shared/data/ferplus
+    python -m studies.prior_adjustment runs/two_labels/best.safetensors [--taus 0,0.25,0.5,0.75,1]
+    python -m studies.prior_adjustment src/ferkit/weights/ferplus.safetensors --data ../shared/data/ferplus
 
 Prints accuracy and macro-F1 per set and τ (PyTorch, bf16 autocast; logits of each set cached beside the checkpoint).
 """
@@ -12,14 +12,12 @@ Prints accuracy and macro-F1 per set and τ (PyTorch, bf16 autocast; logits of e
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
+from benchmarks.validation import SETS
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from validation import SETS  # noqa: E402
 
 
 def training_prior(checkpoint: Path, data: str | None = None) -> np.ndarray:

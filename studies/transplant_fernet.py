@@ -7,21 +7,17 @@ output matches the ResNet stem's output average-pooled to 24×24 (MSE, Adam, fli
 PublicTest before and after the stem fit, and writes a fernet checkpoint to fine-tune with
 `ferkit train --init-from OUT`. The figures go to benchmarks/RESULTS.md.
 
-    python studies/transplant_fernet.py default --data runs/campaign/data/fer2013.npz --out runs/transplant/fernet.safetensors
+    python -m studies.transplant_fernet default --data runs/campaign/data/fer2013.npz --out runs/transplant/fernet.safetensors
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))  # _record
-from _record import record  # noqa: E402
+from benchmarks.record import record
 
 
 def transplant(teacher: torch.nn.Module) -> torch.nn.Module:

@@ -1,5 +1,6 @@
-"""The GPU campaign (release/gpu/campaign.py) end to end on the CPU with tiny data: what runs on the H200 in one
-device call is exercised here first, so GPU minutes go to training, not debugging."""
+"""GPU training tooling end to end on the CPU with tiny data: the joined faces file and the two datasets built
+from it (release.joined_faces), teachers' logits standing in for their checkpoints, and several configs trained
+side by side within a time budget with their results collected in one folder (release.train_gpu)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,13 @@ import json
 import lzma
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-CAMPAIGN = ROOT / "release" / "gpu" / "campaign.py"
-sys.path.insert(0, str(CAMPAIGN.parent))
 
 
 def _faces(path: Path, n_train: int = 48, n_test: int = 16) -> Path:
@@ -41,7 +40,7 @@ def _faces(path: Path, n_train: int = 48, n_test: int = 16) -> Path:
 
 
 def test_prepare_builds_both_datasets(tmp_path):
-    from campaign import prepare
+    from release.joined_faces import prepare
 
     from ferkit.data import load_dataset
 
@@ -53,7 +52,7 @@ def test_prepare_builds_both_datasets(tmp_path):
 
 
 def test_teacher_logits_files_stand_in_for_checkpoints(tmp_path):
-    from campaign import prepare
+    from release.joined_faces import prepare
     from tests._faces_fixtures import tiny_checkpoint
 
     from ferkit.data import load_dataset
@@ -71,70 +70,51 @@ def test_teacher_logits_files_stand_in_for_checkpoints(tmp_path):
         teacher_probs(str(saved), train.images[:-1], train.label_space, 2.0, "cpu", False)
 
 
-def test_the_campaign_runs_end_to_end_on_the_cpu(tmp_path):
-    from campaign import prepare
+def test_configs_train_side_by_side_and_results_are_collected(tmp_path):
+    from release.joined_faces import prepare
     from tests._faces_fixtures import tiny_checkpoint
 
     from ferkit.data import load_dataset
     from ferkit.train.distill import save_teacher_logits
 
-    faces = _faces(tmp_path / "faces.npz.xz")
-    fer, _ = prepare(faces, tmp_path / "probe-data")
-    teachers = tmp_path / "teachers"
-    teachers.mkdir()
+    fer, plus = prepare(_faces(tmp_path / "faces.npz.xz"), tmp_path / "data")
     train = load_dataset(fer).take_split("train")
-    save_teacher_logits(
-        str(tiny_checkpoint(tmp_path / "t.safetensors")), train.images, teachers / "t.logits.npz"
+    logits = save_teacher_logits(
+        str(tiny_checkpoint(tmp_path / "t.safetensors")), train.images, tmp_path / "t.logits.npz"
     )
-    out = tmp_path / "OUT"
-    cmd = [
-        sys.executable,
-        str(CAMPAIGN),
-        "run",
-        "--faces",
-        str(faces),
-        "--teachers",
-        str(teachers),
-        "--budget",
-        "60",
-        "--out",
-        str(out),
-        "--work",
-        str(tmp_path / "work"),
-        "--probe-steps",
-        "1",
-        "--max-epochs",
-        "2",
-        "--every",
-        "2",
-        "--set",
-        "train.batch_size=16",
-        "--set",
-        "train.eval_batch_size=32",
+    student = yaml.safe_load((ROOT / "configs/campaign/fernet_default_distill.yaml").read_text())
+    student["train"]["distill_from"] = [str(logits)]
+    (tmp_path / "fernet_default_distill.yaml").write_text(yaml.safe_dump(student))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "release.train_gpu", "--data", str(fer), "--out", str(out)]
+    cmd += ["--budget", "60", "--probe-steps", "1", "--max-epochs", "2"]
+    cmd += ["--set", "train.batch_size=16", "--set", "train.eval_batch_size=32"]
+    cmd += [
+        str(tmp_path / "fernet_default_distill.yaml"),
+        f"{ROOT / 'configs/campaign/ferplus_fernet.yaml'}={plus}",
     ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads((out / "campaign.json").read_text())
-    assert report["epochs"] == 2 and set(report["exit_codes"].values()) == {0}, report
-    # most important first, as many as fit the device's 64 MiB return: the teacher's 22 MB weights do not
-    assert report["weights_sent"] == list(report["exit_codes"])[:3]
-    with tarfile.open(out / "progress.tar.gz") as tar:
-        names = tar.getnames()
-    assert "fernet_default_distill/history.csv" in names and "ferplus_fernet.log" in names
-    assert (
-        "resnet18_teacher_long/resnet18_teacher_long.logits.npz" in names
-    )  # the teacher comes back as logits
-    assert sum(p.stat().st_size for p in out.iterdir()) <= 64 * 2**20
-    assert "distilling from" in (tmp_path / "work" / "fernet_default_distill.log").read_text()
-    parts = sorted(out.glob("weights.tar.part-*"))
-    assert len(list(out.iterdir())) <= 8  # what the device returns
-    with tarfile.open(fileobj=io.BytesIO(b"".join(p.read_bytes() for p in parts))) as tar:
-        assert "ferplus_fernet.safetensors" in tar.getnames()
-        tar.extract("ferplus_fernet.safetensors", tmp_path / "back", filter="data")
+    report = json.loads((out / "results.json").read_text())
+    assert report["epochs"] == 2 and report["exit_codes"] == {
+        "fernet_default_distill": 0,
+        "ferplus_fernet": 0,
+    }
+    assert set(report["best"]) == {"fernet_default_distill", "ferplus_fernet"}
+    assert (out / "fernet_default_distill" / "history.csv").is_file()
+    assert "distilling from" in (out / "fernet_default_distill.log").read_text()
     import ferkit
 
-    rec = ferkit.load(tmp_path / "back" / "ferplus_fernet.safetensors", "none")
+    rec = ferkit.load(out / "ferplus_fernet" / "best.safetensors", "none")
     assert len(rec.labels) == 8 and "contempt" in rec.labels
+
+
+def test_a_config_without_data_is_refused(capsys):
+    from release.train_gpu import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["configs/campaign/ferplus_fernet.yaml"])
+    assert "give --data or write CONFIG=DATA" in capsys.readouterr().err
 
 
 def test_faces_are_matched_across_copies_by_pixels():

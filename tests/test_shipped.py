@@ -6,16 +6,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import socket
-import sys
 from pathlib import Path
 
 import pytest
 
 from ferkit.weights import WEIGHTS_DIR, shipped_models
-
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1] / "release")
-)  # card.py: release tooling, not installed
 
 SAMPLES = Path(__file__).resolve().parents[1] / "src" / "ferkit" / "samples"
 SHIPPED = [n for n in shipped_models() if (WEIGHTS_DIR / f"{n}.metrics.json").is_file()]
@@ -94,7 +89,7 @@ def test_default_is_what_load_uses():
 
 
 def test_model_card_matches_metrics():
-    from card import render_card
+    from release.card import render_card
 
     metrics = [json.loads((WEIGHTS_DIR / f"{n}.metrics.json").read_text()) for n in SHIPPED]
     assert (WEIGHTS_DIR / "MODEL_CARD.md").read_text() == render_card(metrics)
@@ -135,7 +130,7 @@ def test_fast_model_is_within_three_points_of_the_fer2013_model():
 
 def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
     """A model fine-tuned from an earlier shipped one names both stages: recipe and compute of each."""
-    from card import render_card
+    from release.card import render_card
 
     m = json.loads((WEIGHTS_DIR / "fer2013.metrics.json").read_text())
     parent = {
@@ -145,7 +140,7 @@ def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
         "epochs": 190,
         "hours": 0.2,
         "best_epoch": 184,
-        "device": "a lent GPU",
+        "device": "one NVIDIA H100",
         "config": m["training"]["config"],
     }
     cfg = {**m["training"]["config"]}
@@ -156,7 +151,7 @@ def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
     }
     card = render_card([tuned])
     assert "| pre-training | `default` as shipped before (70.01 % PublicTest)" in card
-    assert "| pre-training compute | a lent GPU, 12.0 min for 190 epochs (best epoch 184) |" in card
+    assert "| pre-training compute | one NVIDIA H100, 12.0 min for 190 epochs (best epoch 184) |" in card
     assert "| fine-tuning compute | this CPU," in card and "for 6 epochs |" in card
     assert "distilled from `teacher.safetensors` (teacher share 0.5, temperature" in card
     cfg["train"]["distill_from"] = ["a.safetensors", "b.safetensors"]
@@ -169,12 +164,12 @@ def test_model_card_shows_a_fine_tuned_models_pre_training_stage():
 def test_model_card_lists_every_earlier_stage_oldest_first():
     """A model fine-tuned in two stages (the second from an unshipped run) names pre-training, the intermediate
     run with the trainer's figure, and the final fine-tuning, in training order."""
-    from card import render_card
+    from release.card import render_card
 
     m = json.loads((WEIGHTS_DIR / "fer2013.metrics.json").read_text())
     cfg = m["training"]["config"]
     shipped = {"name": "default", "publictest_accuracy": 0.7116, "publictest_macro_f1": 0.70, "epochs": 190}
-    shipped.update(hours=0.21, best_epoch=184, device="a lent GPU", config=cfg)
+    shipped.update(hours=0.21, best_epoch=184, device="one NVIDIA H100", config=cfg)
     run = {"name": "ema_stage", "run": "ema_ft", "publictest_accuracy": 0.7194, "publictest_macro_f1": 0.70}
     run.update(epochs=5, hours=1.0, best_epoch=4, device="this CPU", config=cfg, init_from=shipped)
     card = render_card([{**m, "training": {**m["training"], "device": "this CPU", "init_from": run}}])
@@ -192,11 +187,11 @@ def test_model_card_lists_every_earlier_stage_oldest_first():
 
 
 def test_renaming_a_shipped_model_moves_every_file_and_keeps_the_weights(tmp_path):
-    """release/rename_model.py: weights byte-identical tensors, the new name inside the metadata and metrics."""
+    """release.rename_model: weights byte-identical tensors, the new name inside the metadata and metrics."""
     import shutil
 
     import torch
-    from rename_model import rename
+    from release.rename_model import rename
 
     from ferkit.models import load_model, read_checkpoint_meta
 

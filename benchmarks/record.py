@@ -1,4 +1,5 @@
-"""Shared by the benchmark scripts: machine description and appending a section to benchmarks/RESULTS.md."""
+"""The one recorder of measurements: a description of the machine, and a section of benchmarks/RESULTS.md
+written or replaced (benchmarks and studies both record through it)."""
 
 from __future__ import annotations
 
@@ -37,11 +38,19 @@ def fp32_peak_gflops(cores: int | None = None) -> float:
     return (cores or os.cpu_count() or 1) * 32 * cpu_mhz() / 1000
 
 
+def invocation() -> str:
+    """How the running script was started: `python -m benchmarks.validation` for a module of this package."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return f"python -m {spec.name}"
+    return f"python {os.path.relpath(sys.argv[0])}"
+
+
 def record(title: str, body: str) -> None:
     """Print a section and write it to RESULTS.md with the date, machine and command: it replaces the section of
     the same title (RESULTS.md holds the current figure of each measurement; history lives in git), else it is
     appended."""
-    cmd = "python " + " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:])
+    cmd = " ".join([invocation(), *sys.argv[1:]])
     text = (
         f"\n## {title}\n_{datetime.date.today().isoformat()} · {machine()}_  \n"
         f"Command: `{cmd}`\n\n{body.strip()}\n"

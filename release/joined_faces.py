@@ -1,31 +1,84 @@
-"""Build what the GPU campaign needs on the GPU machine: one xz file with the FER2013 faces, their FER2013 labels and
-their FER+ votes, and the teachers' logits on the training faces.
+"""FER2013's faces with their FER2013 labels and FER+ votes in one compact file, the two training sets built from
+it, and teachers' logits on its training faces (for distillation without the teachers' weights).
 
-    python release/gpu/campaign_data.py [--fer2013 ../shared/data/fer2013] [--ferplus ../shared/data/ferplus]
+    python -m release.joined_faces build [--fer2013 ../shared/data/fer2013] [--ferplus ../shared/data/ferplus]
         [--out runs/campaign] [--teachers default,fast,git:7079c8c,git:15b28e2]
+    python -m release.joined_faces datasets runs/campaign/faces.npz.xz runs/campaign/data
 
+`build` writes:
 - `faces.npz.xz`: images (the Kaggle JPEGs decoded, N×48×48 uint8: train, then public_test), fer7 (FER2013 label,
   FER7 order), split (0 train, 1 public_test), votes (the 10 FER+ vote columns, from fer2013new.csv where it has the
   image), matched (whether the face was found among the FER+ PNGs of the same split, by pixels: `ferkit.data.join`).
 - `teachers/<name>.logits.npz`: each teacher's logits on the training split of the FER2013 dataset that
-  `campaign.py prepare` builds from faces.npz.xz, in the trainer's order (`train.distill_from` takes these files,
-  so the teachers' weights stay here). `git:<commit>` is the default model shipped at that commit.
+  `datasets` builds from faces.npz.xz, in the trainer's order (`train.distill_from` takes these files, so the
+  teachers' weights are not needed where the students train). `git:<commit>` is the default model shipped at
+  that commit.
+
+`datasets` turns faces.npz.xz into two packed datasets: fer2013.npz (FER7 labels; train, public_test) and
+ferplus.npz (FER+ 8 classes from the votes: probability targets for train, the majority label for valid =
+PublicTest, FER+'s rules for dropping faces; only faces found among the FER+ PNGs). configs/campaign/ train on
+them (`python -m release.train_gpu`).
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import lzma
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 SPLITS = {"train": ("FER2013Train", 0), "public_test": ("FER2013Valid", 1)}
+
+
+def prepare(faces: Path, out: Path) -> tuple[Path, Path]:
+    """(fer2013.npz, ferplus.npz) packed datasets in `out` from the joined faces file."""
+    from ferkit.data.dataset import build_dataset
+    from ferkit.data.ferplus_votes import process_votes
+    from ferkit.data.packed import pack_dataset
+    from ferkit.labels import FER7, FERPLUS8
+
+    with lzma.open(faces, "rb") as fh, np.load(io.BytesIO(fh.read()), allow_pickle=False) as z:
+        images, fer7, split, votes, matched = (z[k] for k in ("images", "fer7", "split", "votes", "matched"))
+    names = np.array(["train", "public_test"])
+    out.mkdir(parents=True, exist_ok=True)
+    fer = build_dataset(
+        images=images,
+        labels=fer7.astype(np.int64),
+        label_space=FER7,
+        splits=list(names[split]),
+        split_order=("train", "public_test"),
+        sources=[f"face{i}" for i in range(len(images))],
+        format="campaign",
+        root=faces,
+    )
+    keep, targets, plus_splits = [], [], []
+    for i in np.flatnonzero(matched):
+        rule = "probability" if split[i] == 0 else "majority"
+        target = process_votes(votes[i].astype(np.float64), rule)
+        if target is not None:
+            keep.append(i)
+            targets.append(target)
+            plus_splits.append("train" if split[i] == 0 else "valid")
+    soft = np.stack(targets).astype(np.float32)
+    plus = build_dataset(
+        images=images[keep],
+        labels=soft.argmax(1),
+        label_space=FERPLUS8,
+        splits=plus_splits,
+        split_order=("train", "valid"),
+        sources=[f"face{i}" for i in keep],
+        format="campaign",
+        root=faces,
+        soft_targets=soft,
+        notes={"label_mode": "probability"},
+    )
+    return pack_dataset(fer, out / "fer2013.npz"), pack_dataset(plus, out / "ferplus.npz")
 
 
 def ferplus_split(root: Path, folder: str) -> tuple[np.ndarray, np.ndarray]:
@@ -92,9 +145,6 @@ def teacher_file(spec: str, folder: Path) -> Path:
 
 
 def write_teachers(faces: Path, specs: list[str], out: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from campaign import prepare
-
     from ferkit.data import load_dataset
     from ferkit.train.distill import save_teacher_logits
 
@@ -112,11 +162,19 @@ def write_teachers(faces: Path, specs: list[str], out: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fer2013", default=str(SHARED / "fer2013"))
-    ap.add_argument("--ferplus", default=str(SHARED / "ferplus"))
-    ap.add_argument("--out", default=str(ROOT / "runs" / "campaign"))
-    ap.add_argument("--teachers", default="default,fast,git:7079c8c,git:15b28e2")
+    sub = ap.add_subparsers(dest="verb", required=True)
+    b = sub.add_parser("build", help="faces.npz.xz and the teachers' logits")
+    b.add_argument("--fer2013", default=str(SHARED / "fer2013"))
+    b.add_argument("--ferplus", default=str(SHARED / "ferplus"))
+    b.add_argument("--out", default=str(ROOT / "runs" / "campaign"))
+    b.add_argument("--teachers", default="default,fast,git:7079c8c,git:15b28e2")
+    d = sub.add_parser("datasets", help="fer2013.npz and ferplus.npz from faces.npz.xz")
+    d.add_argument("faces")
+    d.add_argument("dir")
     args = ap.parse_args()
+    if args.verb == "datasets":
+        print(*prepare(Path(args.faces), Path(args.dir)), sep="\n")
+        return
     out = Path(args.out)
     faces = out / "faces.npz.xz"
     if not faces.is_file():
