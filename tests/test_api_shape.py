@@ -11,7 +11,6 @@ import pytest
 import ferkit
 from _synthetic import bar_dataset
 from ferkit.config import default_run_dir, load_config, load_run_config, save_config
-from ferkit.errors import FerkitError
 from ferkit.serve.limits import Limits
 from ferkit.serve.settings import SETTINGS_ENV, ServeSettings
 
@@ -55,21 +54,51 @@ def test_serve_settings_hold_the_one_copy_of_the_defaults():
 
 
 @pytest.mark.parametrize(
-    "bad, message",
+    "bad, message, flag",
     [
-        ({"read_timeout_s": 0}, "--read-timeout 0"),
-        ({"max_pending": 0}, "--max-pending must be at least 1"),
-        ({"max_upload_mb": -1}, "--max-upload-mb -1"),
-        ({"max_side": 0}, "--max-side 0"),
+        (
+            {"read_timeout_s": 0},
+            "read_timeout_s 0: must be a positive",
+            "--read-timeout 0: must be a positive",
+        ),
+        ({"max_pending": 0}, "max_pending 0: must be at least 1", "--max-pending 0: must be at least 1"),
+        ({"max_reading": 0}, "max_reading 0: must be at least 1", "--max-reading 0: must be at least 1"),
+        (
+            {"max_upload_mb": -1},
+            "max_upload_mb -1: must be a positive",
+            "--max-upload-mb -1: must be a positive",
+        ),
+        ({"max_side": 0}, "max_side 0: must be", "--max-side 0: must be"),
         (
             {"api_key_env": "FERKIT_SURELY_UNSET_VAR"},
-            "FERKIT_SURELY_UNSET_VAR: that environment variable is not set",
+            "api_key_env FERKIT_SURELY_UNSET_VAR: that environment variable is not set",
+            "--api-key-env FERKIT_SURELY_UNSET_VAR: that environment variable is not set",
         ),
     ],
 )
-def test_serve_settings_name_a_bad_option(bad, message):
-    with pytest.raises(FerkitError, match=message):
+def test_serve_settings_name_a_bad_field_and_the_cli_its_flag(bad, message, flag):
+    """The library names the dataclass field a Python caller wrote; the CLI turns the field into its flag."""
+    from ferkit.commands.serve import flag_of
+    from ferkit.serve.settings import SettingsError
+
+    with pytest.raises(SettingsError, match=message) as err:
         ServeSettings(**bad).check()
+    assert "--" not in str(err.value)
+    assert f"{flag_of(err.value.field)} {err.value.value}: {err.value.reason}".startswith(flag)
+
+
+def test_every_serve_settings_field_has_a_serve_flag():
+    import argparse
+    import dataclasses
+
+    from ferkit.commands import serve
+
+    parser = argparse.ArgumentParser()
+    serve.register(parser.add_subparsers())
+    flags = {
+        o for a in parser._subparsers._group_actions[0].choices["serve"]._actions for o in a.option_strings
+    }
+    assert {serve.flag_of(f.name) for f in dataclasses.fields(ServeSettings)} <= flags
 
 
 def test_the_worker_factory_refuses_to_start_without_settings(monkeypatch):

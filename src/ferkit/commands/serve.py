@@ -6,9 +6,16 @@ import os
 
 from ferkit.commands._common import add_device
 from ferkit.errors import FerkitError
-from ferkit.serve.settings import SETTINGS_ENV, ServeSettings
+from ferkit.serve.settings import SETTINGS_ENV, ServeSettings, SettingsError
 
 D = ServeSettings()  # the defaults, written once in ServeSettings
+FLAGS = {"read_timeout_s": "--read-timeout", "cors_origins": "--cors-origin"}
+"""The flag of each ServeSettings field whose name is not the flag's (the others are `--field-name`)."""
+
+
+def flag_of(field: str) -> str:
+    """The command-line flag that sets a ServeSettings field."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
 
 
 def register(sub) -> None:
@@ -80,6 +87,10 @@ def _run(args) -> int:
         device=args.device,
         threads=args.threads,
     )
+    try:
+        settings.check()
+    except SettingsError as e:
+        raise FerkitError(f"{flag_of(e.field)} {e.value}: {e.reason}") from None
     from ferkit.serve.app import app_from_settings
 
     app = app_from_settings(settings)  # a bad --model or --detector fails here, once, not in every worker

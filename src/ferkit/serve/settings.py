@@ -15,6 +15,15 @@ SETTINGS_ENV = "FERKIT_SERVE_SETTINGS"
 """The environment variable that hands the settings to `uvicorn --workers N` processes (JSON of ServeSettings)."""
 
 
+class SettingsError(FerkitError):
+    """A ServeSettings field whose value cannot work: `field` names it (as the dataclass does), `value` is the value
+    given and `reason` what it must be. The message reads `field value: reason`."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        super().__init__(f"{field} {value}: {reason}")
+        self.field, self.value, self.reason = field, value, reason
+
+
 @dataclass(frozen=True)
 class ServeSettings:
     """The model, the detector and the limits of one service.
@@ -46,19 +55,22 @@ class ServeSettings:
     threads: int | None = None
 
     def check(self) -> None:
-        """Raise FerkitError naming the option when a value cannot work."""
+        """Raise SettingsError naming the field when a value cannot work."""
         if not self.max_upload_mb > 0:
-            raise FerkitError(f"--max-upload-mb {self.max_upload_mb}: must be a positive number of megabytes")
+            raise SettingsError("max_upload_mb", self.max_upload_mb, "must be a positive number of megabytes")
         if not self.read_timeout_s > 0:
-            raise FerkitError(f"--read-timeout {self.read_timeout_s}: must be a positive number of seconds")
-        if self.max_reading < 1 or self.max_pending < 1:
-            raise FerkitError("--max-reading and --max-pending must be at least 1")
+            raise SettingsError("read_timeout_s", self.read_timeout_s, "must be a positive number of seconds")
+        for name in ("max_pending", "max_reading"):
+            if getattr(self, name) < 1:
+                raise SettingsError(name, getattr(self, name), "must be at least 1")
         if self.max_side is not None:
-            from ferkit.commands._ranges import check_value
+            from ferkit.commands._ranges import RANGES
 
-            check_value("max_side", self.max_side)  # the same bounds as predict's
+            allowed = RANGES["max_side"]  # the same bounds as predict's
+            if not allowed.holds(self.max_side):
+                raise SettingsError("max_side", self.max_side, f"must be {allowed.describe()}")
         if self.api_key_env and not os.environ.get(self.api_key_env):
-            raise FerkitError(f"--api-key-env {self.api_key_env}: that environment variable is not set")
+            raise SettingsError("api_key_env", self.api_key_env, "that environment variable is not set")
 
     def limits(self) -> Limits:
         idle = float(self.read_timeout_s)
