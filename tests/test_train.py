@@ -34,15 +34,17 @@ def _cfg(*extra):
 
 
 def _run_until_killed(monkeypatch, name, dying, cfg, run_dir, train, val):
-    """Run `fit` with trainer.<name> replaced by `dying(real)` (which raises KeyboardInterrupt at some epoch),
-    then put the real function back."""
+    """Run `fit` with <name> replaced by `dying(real)` (which raises KeyboardInterrupt at some epoch) where the
+    training run calls it (the trainer, or the module that saves each epoch), then put the real function back."""
+    import ferkit.train.saving as saving
     import ferkit.train.trainer as trainer
 
-    real = getattr(trainer, name)
-    monkeypatch.setattr(trainer, name, dying(real))
+    module = trainer if name in vars(trainer) else saving
+    real = getattr(module, name)
+    monkeypatch.setattr(module, name, dying(real))
     with pytest.raises(KeyboardInterrupt):
         fit(cfg, run_dir, train=train, val=val, quiet=True)
-    monkeypatch.setattr(trainer, name, real)
+    monkeypatch.setattr(module, name, real)
 
 
 def test_cli_one_epoch_writes_every_output(tmp_path):
@@ -95,7 +97,7 @@ def test_resume_after_kill_continues_exactly(tmp_path, monkeypatch):
 
         return save
 
-    _run_until_killed(monkeypatch, "_save_epoch", save_then_die, cfg, tmp_path / "cut", train, val)
+    _run_until_killed(monkeypatch, "save_epoch", save_then_die, cfg, tmp_path / "cut", train, val)
     resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3]
     for a, b in zip(full.history, resumed.history, strict=False):
@@ -120,7 +122,7 @@ def test_save_every_resumes_from_the_last_full_save(tmp_path, monkeypatch):
 
         return save
 
-    _run_until_killed(monkeypatch, "_save_epoch", save_then_die, cfg, tmp_path / "cut", train, val)
+    _run_until_killed(monkeypatch, "save_epoch", save_then_die, cfg, tmp_path / "cut", train, val)
     assert read_checkpoint_meta(tmp_path / "cut" / "last.safetensors")["epoch"] == 2
     resumed = fit(cfg, tmp_path / "cut", train=train, val=val, resume=True, quiet=True)
     assert [r["epoch"] for r in resumed.history] == [1, 2, 3, 4]

@@ -7,17 +7,20 @@ passes. The student then trains on those soft targets with its usual augmentatio
 from __future__ import annotations
 
 import hashlib
+import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ferkit.config import teacher_paths
+from ferkit.config import Config, teacher_paths
+from ferkit.data import FerDataset
 from ferkit.data.cache import cache_dir
 from ferkit.errors import ConfigError, ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models import load_model
+from ferkit.train import device as devmod
 from ferkit.train.loop import predict_logits
 
 
@@ -138,3 +141,19 @@ def teacher_logits(
 def blend(targets: np.ndarray, teacher: np.ndarray, weight: float) -> np.ndarray:
     """(1 − weight) · targets + weight · teacher, row by row (both N×C distributions)."""
     return ((1 - weight) * targets + weight * teacher).astype(np.float32)
+
+
+def distilled_targets(train: FerDataset, soft: np.ndarray, cfg: Config, device, log) -> np.ndarray:
+    """The targets blended with the teachers' softened predictions on the clean training images."""
+    t0, t = time.perf_counter(), cfg.train
+    teacher_amp = devmod.use_teacher_amp(t, device)
+    probs = teacher_probs(
+        t.distill_from, train.images, train.label_space, t.distill_temperature, device, teacher_amp
+    )
+    agree = float((probs.argmax(1) == train.labels).mean())
+    log(
+        f"distilling from {' + '.join(teacher_paths(t.distill_from))}: the teacher agrees with {agree:.1%} of the "
+        f"training labels (weight {t.distill_weight}, temperature {t.distill_temperature}, "
+        f"{time.perf_counter() - t0:.0f} s)"
+    )
+    return blend(soft, probs, t.distill_weight)

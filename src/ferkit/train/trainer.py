@@ -3,7 +3,6 @@ validation, best/last checkpoints, history and curves, exact resume, optional DD
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,23 +11,23 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.config import Config, check_config, config_to_dict, default_run_dir, save_config, teacher_paths
+from ferkit.config import Config, check_config, config_to_dict, default_run_dir, save_config
 from ferkit.data import FerDataset
 from ferkit.errors import TrainingError
-from ferkit.models import save_checkpoint
 from ferkit.train import device as devmod
 from ferkit.train.build import build_model, make_optimizer
 from ferkit.train.data_setup import load_train_val, targets_of, with_data_label_mode
-from ferkit.train.distill import blend, teacher_probs
+from ferkit.train.distill import distilled_targets
 from ferkit.train.ema import ema_init
 from ferkit.train.loop import EpochData, TrainSetup, train_one_epoch, validate
 from ferkit.train.losses import balanced_class_weights
 from ferkit.train.progress import Progress
-from ferkit.train.run_files import plot_curves, read_history, write_history, write_json
+from ferkit.train.run_files import read_history
+from ferkit.train.saving import finish, keep_earlier_config, save_epoch, stop_if_diverged, with_weights
 from ferkit.train.schedules import Plateau
 from ferkit.train.second_labels import with_second_labels
 from ferkit.train.speed_probe import resolve_cpu_speed
-from ferkit.train.state import RunState, check_best, load_state, save_state
+from ferkit.train.state import RunState, check_best, load_state
 
 
 @dataclass(frozen=True)
@@ -134,13 +133,13 @@ def fit(
     run = _set_up(cfg, run_dir, data_path, train, val, resume, exist_ok, init_from, freeze_features, quiet)
     state, history = _resume(run) if resume else (RunState(), [])
     if run.main:
-        _keep_earlier_config(run.run_dir, run.cfg, state.epoch, run.log)
+        keep_earlier_config(run.run_dir, run.cfg, state.epoch, run.log)
         save_config(run.cfg, run.run_dir / "config.yaml")
     if state.stopped(cfg.train.early_stopping):
         run.log(f"{run.run_dir}: the run already stopped early after epoch {state.epoch}; nothing to resume")
     else:
         _train_epochs(run, state, history)
-    summary = _finish(run, history, state.best_epoch)
+    summary = finish(run, history, state.best_epoch)
     best_row = next((r for r in history if r["epoch"] == state.best_epoch), {})
     rd = run.run_dir
     return TrainResult(
@@ -247,7 +246,7 @@ def _train_epochs(run: _Run, state: RunState, history: list[dict]) -> None:
         row, eval_model, improved = _one_epoch(run, state, epoch)
         history.append(row)
         if run.main:
-            _save_epoch(run, state, row, eval_model, improved, history)
+            save_epoch(run, state, row, eval_model, improved, history)
             _log_epoch(run, row, improved)
         if state.stopped(run.cfg.train.early_stopping):
             run.log(f"early stopping: no improvement of {run.cfg.train.select_metric} for {state.bad} epochs")
@@ -265,11 +264,11 @@ def _one_epoch(run: _Run, state: RunState, epoch: int) -> tuple[dict, torch.nn.M
     lr = run.plateau.lr if run.plateau else None
     tr, state.step = train_one_epoch(s, epoch, state.step, g, lr, bar.update)
     bar.close()
-    eval_model = _with_weights(run.model, s.ema) if s.ema is not None else run.model
+    eval_model = with_weights(run.model, s.ema) if s.ema is not None else run.model
     va = validate(
         eval_model, run.val.images, run.val.labels, s.dc, run.device, cfg.train.eval_batch_size, s.amp
     )
-    _stop_if_diverged(epoch + 1, tr, va, run.run_dir)
+    stop_if_diverged(epoch + 1, tr, va, run.run_dir)
     metric = va[cfg.train.select_metric]
     if run.plateau is not None:
         run.plateau.update(metric)
@@ -291,7 +290,7 @@ def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, log) -> 
     images = torch.from_numpy(np.ascontiguousarray(train.images)).unsqueeze(1).to(device)
     soft = targets_of(train, n_classes)
     if cfg.train.distill_from:
-        soft = _distilled(train, soft, cfg, device, log)
+        soft = distilled_targets(train, soft, cfg, device, log)
     sample_w = class_w = None
     if cfg.train.sampler == "balanced":
         w = balanced_class_weights(train.labels, n_classes)
@@ -299,130 +298,3 @@ def _epoch_data(train: FerDataset, n_classes: int, cfg: Config, device, log) -> 
     if cfg.train.class_weights == "balanced":
         class_w = torch.from_numpy(balanced_class_weights(train.labels, n_classes)).to(device)
     return EpochData(images, torch.from_numpy(soft).to(device), sample_w, class_w)
-
-
-def _distilled(train: FerDataset, soft: np.ndarray, cfg: Config, device, log) -> np.ndarray:
-    """The targets blended with the teachers' softened predictions on the clean training images."""
-    t0, t = time.perf_counter(), cfg.train
-    teacher_amp = devmod.use_teacher_amp(t, device)
-    probs = teacher_probs(
-        t.distill_from, train.images, train.label_space, t.distill_temperature, device, teacher_amp
-    )
-    agree = float((probs.argmax(1) == train.labels).mean())
-    log(
-        f"distilling from {' + '.join(teacher_paths(t.distill_from))}: the teacher agrees with {agree:.1%} of the "
-        f"training labels (weight {t.distill_weight}, temperature {t.distill_temperature}, "
-        f"{time.perf_counter() - t0:.0f} s)"
-    )
-    return blend(soft, probs, t.distill_weight)
-
-
-def _stop_if_diverged(epoch: int, tr: dict, va: dict, run_dir: Path) -> None:
-    """A NaN or infinite loss ends the run as a failure, before that epoch's weights are saved."""
-    losses = {"training": tr["train_loss"], "validation": va["val_loss"]}
-    bad = [name for name, value in losses.items() if not math.isfinite(value)]
-    if bad:
-        raise TrainingError(
-            f"epoch {epoch}: the {bad[0]} loss is {losses[bad[0]]}: the run diverged (a learning rate or "
-            f"train.ema too high?); nothing of this epoch was saved, earlier checkpoints in {run_dir} are kept"
-        )
-
-
-def _keep_earlier_config(run_dir: Path, cfg: Config, start: int, log) -> None:
-    """A resume with changed settings keeps the earlier recipe as config.until-epoch-<start>.yaml."""
-    import yaml
-
-    saved = run_dir / "config.yaml"
-    if start == 0 or not saved.is_file():
-        return
-    try:
-        before = yaml.safe_load(saved.read_text())
-    except (OSError, yaml.YAMLError):
-        before = None
-    if before == yaml.safe_load(yaml.safe_dump(config_to_dict(cfg), sort_keys=False)):
-        return
-    kept = run_dir / f"config.until-epoch-{start}.yaml"
-    saved.replace(kept)
-    log(f"the config changed on resume: the settings of epochs up to {start} are kept in {kept.name}")
-
-
-def _with_weights(model, ema: dict):
-    """A copy of the model carrying the EMA weights (for validation and the best checkpoint)."""
-    import copy
-
-    twin = copy.deepcopy(model)
-    twin.load_state_dict(ema)
-    return twin
-
-
-def _save_epoch(
-    run: _Run, state: RunState, row: dict, eval_model, improved: bool, history: list[dict]
-) -> None:
-    """History always; best checkpoint on improvement; last checkpoint, state and curves on a full save (every
-    train.save_every epochs, the last epoch and an early stop).
-
-    The history is written first: a state never runs ahead of it, so an interrupted save cannot leave a hole
-    (a resume from an older state drops the rows after that state's epoch and trains them again).
-    """
-    cfg, rd = run.cfg, run.run_dir
-    epoch = row["epoch"]
-    full = (
-        state.stopped(cfg.train.early_stopping)
-        or epoch % cfg.train.save_every == 0
-        or epoch == cfg.train.epochs
-    )
-    dtype = torch.float16 if cfg.train.checkpoint_dtype == "float16" else None
-    meta = {
-        **run.meta,
-        "epoch": epoch,
-        "metrics": {k: row[k] for k in ("val_loss", "val_acc", "val_macro_f1")},
-    }
-    try:
-        write_history(rd / "history.csv", history)
-        if improved:
-            save_checkpoint(rd / "best.safetensors", eval_model, meta, dtype=dtype)
-        if full:
-            save_checkpoint(rd / "last.safetensors", eval_model, meta, dtype=dtype)
-            save_state(
-                rd / "last_state.safetensors",
-                run.model,
-                run.epochs.opt,
-                run.epochs.ema,
-                state.to_info(cfg.model.name),
-            )
-            plot_curves(rd / "curves.png", history, f"{cfg.name}: {cfg.model.name}")
-    except OSError as exc:  # a full disk: every write is atomic, so the files of earlier epochs are whole
-        raise TrainingError(
-            f"epoch {epoch}: cannot save {exc.filename or rd} ({exc.strerror or exc}); training "
-            f"stopped, the files of earlier epochs are kept: free some space and continue with --resume"
-        ) from None
-
-
-def _finish(run: _Run, history: list[dict], best_epoch: int) -> dict:
-    """summary.json (and, under DDP, a check that every rank ended with the same weights)."""
-    best = next((r for r in history if r["epoch"] == best_epoch), {})
-    cfg = run.cfg
-    summary = {
-        "name": cfg.name,
-        "model": cfg.model.name,
-        "epochs_run": len(history),
-        "best_epoch": best_epoch,
-        "best": best,
-        "seconds": sum(r["seconds"] for r in history),
-        "world_size": run.world,
-    }
-    if run.world > 1:
-        import torch.distributed as dist
-
-        flat = torch.cat([p.detach().float().flatten() for p in run.model.parameters()])
-        gathered = [torch.zeros_like(flat) for _ in range(run.world)]
-        dist.all_gather(gathered, flat)
-        summary["ddp_max_weight_diff"] = max(float((g - gathered[0]).abs().max()) for g in gathered)
-    if run.main:
-        write_json(run.run_dir / "summary.json", summary)
-        if best:
-            run.log(
-                f"best epoch {best_epoch}: val acc {best['val_acc']:.4f}, macro-F1 {best['val_macro_f1']:.4f} "
-                f"({cfg.train.select_metric}); checkpoints in {run.run_dir}"
-            )
-    return summary
