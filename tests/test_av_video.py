@@ -13,6 +13,7 @@ av = pytest.importorskip("av", reason="PyAV not installed (pip install 'ferkit[v
 
 from ferkit.predict import load  # noqa: E402
 from ferkit.predict.run import run_predict  # noqa: E402
+from ferkit.predict.sinks import AnnotatedSaver  # noqa: E402
 
 TB = Fraction(1, 1000)
 
@@ -56,7 +57,7 @@ def ckpt(tmp_path_factory):
 
 def test_annotated_video_is_h264_with_the_sources_audio_and_duration(ckpt, tmp_path):
     src = _source(tmp_path / "talk.mp4", [40 * i for i in range(50)])  # 2 s at 25 fps
-    out = run_predict(src, load(ckpt), save=tmp_path / "out", print_fn=None)
+    out = run_predict(src, load(ckpt), [AnnotatedSaver(tmp_path / "out")])
     (video,) = [p for p in out.written if p.suffix == ".mp4"]
     with av.open(str(video)) as c:
         v = c.streams.video[0]
@@ -73,7 +74,7 @@ def test_variable_frame_rate_keeps_each_frames_time(ckpt, tmp_path):
     src = _source(tmp_path / "vfr.mp4", times, audio=None)
     results = load(ckpt).predict(src)
     assert [round(r.timestamp * 1000) for r in results] == times  # results carry the container's times
-    out = run_predict(src, load(ckpt), save=tmp_path / "out", print_fn=None)
+    out = run_predict(src, load(ckpt), [AnnotatedSaver(tmp_path / "out")])
     (video,) = [p for p in out.written if p.suffix == ".mp4"]
     with av.open(str(video)) as c:
         got = [round(float(f.time) * 1000) for f in c.decode(video=0)]
@@ -82,7 +83,7 @@ def test_variable_frame_rate_keeps_each_frames_time(ckpt, tmp_path):
 
 def test_audio_mp4_cannot_hold_is_re_encoded_to_aac(ckpt, tmp_path):
     src = _source(tmp_path / "pcm.mkv", [40 * i for i in range(25)], audio="pcm_s16le")
-    out = run_predict(src, load(ckpt), save=tmp_path / "out", print_fn=None, max_frames=10)
+    out = run_predict(src, load(ckpt), [AnnotatedSaver(tmp_path / "out")], max_frames=10)
     (video,) = [p for p in out.written if p.suffix == ".mp4"]
     with av.open(str(video)) as c:
         assert c.streams.audio[0].codec_context.name == "aac"

@@ -43,7 +43,7 @@ def test_segments_cover_the_video_once():
     assert segments("v.mp4", 0, 25.0, 2.0) == [Task("video", "v.mp4")]  # count unknown: one task
     tasks = segments("v.mp4", 130, 25.0, 2.0)
     assert [(t.start, t.end) for t in tasks] == [(0, 50), (50, 100), (100, -1)]  # the last one open-ended
-    with pytest.raises(FerkitError, match="segment-seconds"):
+    with pytest.raises(FerkitError, match="segment_seconds"):
         plan_tasks(".", segment_seconds=0)
 
 
@@ -66,7 +66,7 @@ def test_segments_are_planned_from_the_frames_a_video_really_holds(tmp_path):
     """A header claiming 100,000 frames for 20 plans the segments of 20 frames (not 10,000 empty tasks); a
     count that is right is taken without counting."""
     from ferkit.batch import probe
-    from ferkit.predict.sources import video_info
+    from ferkit.predict.video import video_info
 
     liar = _claiming(tmp_path / "liar.avi", 20, 100_000)
     assert video_info(liar)[0] == 100_000  # what the container says
@@ -267,26 +267,59 @@ def test_two_stages_give_the_rows_of_one(cluster, deadline, inputs, tmp_path):
     assert len(s.errors) == 1
 
 
-@pytest.mark.parametrize(
-    "options, load, message",
-    [
-        (BatchOptions(cpus_per_actor=0), {}, "--cpus-per-actor 0"),
-        (BatchOptions(actors=0), {}, "--actors 0"),
-        (BatchOptions(), {"device": "cuda"}, "--gpus-per-actor"),
-        (BatchOptions(classify_actors=1, resume=True), {}, "--resume works with one-stage"),
-        (BatchOptions(batch_size=0), {}, "--batch-size 0"),
-        (BatchOptions(resume=True, overwrite=True), {}, "--resume and --overwrite: choose one"),
-        (BatchOptions(), {"max_side": 0}, "--max-side 0"),
-        (BatchOptions(), {"min_face": -1}, "--min-face -1"),
-        (BatchOptions(segment_seconds=float("inf")), {}, "--segment-seconds"),
-    ],
-)
-def test_bad_options_are_named_before_anything_starts(options, load, message, tmp_path):
-    from ferkit.batch import run_batch
+BAD_OPTIONS = [  # BatchOptions fields, ferkit.load arguments, the library's words, the command line's
+    ({"cpus_per_actor": 0}, {}, "cpus_per_actor 0", "--cpus-per-actor 0"),
+    ({"actors": 0}, {}, "actors 0", "--actors 0"),
+    ({}, {"device": "cuda"}, "device cuda needs gpus_per_actor", "--device cuda needs --gpus-per-actor"),
+    (
+        {"classify_actors": 1, "resume": True},
+        {},
+        "resume works with one-stage",
+        "--resume works with one-stage",
+    ),
+    ({"batch_size": 0}, {}, "batch_size 0", "--batch-size 0"),
+    (
+        {"resume": True, "overwrite": True},
+        {},
+        "resume and overwrite: choose one",
+        "--resume and --overwrite: choose one",
+    ),
+    ({}, {"max_side": 0}, "max_side 0", "--max-side 0"),
+    ({}, {"min_face": -1}, "min_face -1", "--min-face -1"),
+    ({"segment_seconds": float("inf")}, {}, "segment_seconds must", "--segment-seconds must"),
+    (
+        {"classify_actors": 1},
+        {"smooth": 0.5},
+        "smooth needs the one-stage job",
+        "--smooth needs the one-stage job",
+    ),
+]
 
-    with pytest.raises(FerkitError, match=message):
-        run_batch(tmp_path, tmp_path / "o", options, **load)
+
+@pytest.mark.parametrize("fields, load, words, flags", BAD_OPTIONS)
+def test_bad_options_name_their_fields_before_anything_starts(fields, load, words, flags, tmp_path):
+    """The library names what a Python caller typed (`cpus_per_actor`); the command line says its flags."""
+    from ferkit.batch import run_batch
+    from ferkit.commands.batch import flag
+    from ferkit.errors import OptionError
+
+    with pytest.raises(OptionError, match=words) as caught:
+        run_batch(tmp_path, tmp_path / "o", BatchOptions(**fields), **load)
+    assert "--" not in str(caught.value) and flags in caught.value.named(flag)
     assert not (tmp_path / "o").exists()
+
+
+def test_the_batch_command_says_its_flags(tmp_path, capsys):
+    from ferkit.cli import main
+
+    args = ["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--resume", "--overwrite"]
+    assert main(args) == 2
+    assert "ferkit: error: --resume and --overwrite: choose one" in capsys.readouterr().err
+    assert (
+        main(["batch", str(tmp_path), "--out", str(tmp_path / "o"), "--classify-actors", "1", "--resume"])
+        == 2
+    )
+    assert "--resume works with one-stage jobs" in capsys.readouterr().err
 
 
 def _job(fmt="parquet", labels=("a",), **options):

@@ -336,7 +336,7 @@ def test_a_face_found_only_inside_the_border_is_mapped_back_to_the_image():
 
 def test_no_face_in_a_small_still_image_names_the_whole_image_option():
     from ferkit.predict.results import FrameResult
-    from ferkit.predict.run import format_result
+    from ferkit.predict.sinks import format_result
 
     (line,) = format_result(FrameResult("face.png", size=(64, 64)))
     assert "no face" in line and "--detector none" in line

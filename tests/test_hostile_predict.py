@@ -16,6 +16,7 @@ from conftest import run_ferkit
 from ferkit.errors import ModelError, SourceError
 from ferkit.predict import load, parse_source
 from ferkit.predict.run import run_predict
+from ferkit.predict.sinks import AnnotatedSaver, CsvWriter, JsonWriter
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +42,12 @@ def test_save_into_the_photos_own_folder_never_replaces_a_photo(rec, tmp_path):
     Image.fromarray(astronaut()).save(photos / "x.jpg", quality=92)
     Image.fromarray(astronaut()[:, ::-1]).save(photos / "x.png")  # its annotated copy would be x.jpg
     before = {p.name: _digest(p) for p in photos.iterdir()}
-    summary = run_predict(photos, rec, save=photos, print_fn=None)
+    summary = run_predict(photos, rec, [AnnotatedSaver(photos)])
     assert {p.name: _digest(p) for p in photos.iterdir() if p.name in before} == before
     assert sorted(p.name for p in summary.written) == ["x.annotated.jpg", "x.annotated_2.jpg"]
     assert all(Image.open(p).size == (512, 512) for p in summary.written)
     # a second run over the same folder still leaves the sources alone (its earlier outputs are inputs now)
-    run_predict(photos, rec, save=photos, print_fn=None)
+    run_predict(photos, rec, [AnnotatedSaver(photos)])
     assert {p.name: _digest(p) for p in photos.iterdir() if p.name in before} == before
 
 
@@ -55,7 +56,7 @@ def test_save_into_the_videos_own_folder_keeps_the_video_whole(rec, tmp_path):
 
     clip = write_video(tmp_path / "clip.avi", frames=12, fps=12.0)
     before = _digest(clip)
-    summary = run_predict(clip, rec, save=tmp_path, print_fn=None)
+    summary = run_predict(clip, rec, [AnnotatedSaver(tmp_path)])
     assert summary.frames == 12 and _digest(clip) == before
     (written,) = summary.written
     assert written.name.startswith("clip.annotated.")
@@ -66,7 +67,7 @@ def test_save_into_the_videos_own_folder_keeps_the_video_whole(rec, tmp_path):
 
 def test_save_elsewhere_keeps_the_plain_name(rec, tmp_path):
     Image.fromarray(astronaut()).save(tmp_path / "x.jpg", quality=92)
-    summary = run_predict(tmp_path / "x.jpg", rec, save=tmp_path / "out", print_fn=None)
+    summary = run_predict(tmp_path / "x.jpg", rec, [AnnotatedSaver(tmp_path / "out")])
     assert [p.name for p in summary.written] == ["x.jpg"]
 
 
@@ -101,7 +102,7 @@ def test_a_model_that_outputs_nan_is_refused(nan_ckpt, tmp_path):
 
 def test_json_output_is_always_valid_json(rec, tmp_path):
     Image.fromarray(astronaut()).save(tmp_path / "a.jpg")
-    run_predict(tmp_path / "a.jpg", rec, json_path=tmp_path / "a.json", print_fn=None)
+    run_predict(tmp_path / "a.jpg", rec, [JsonWriter(tmp_path / "a.json")])
     text = (tmp_path / "a.json").read_text()
     json.loads(text, parse_constant=lambda c: pytest.fail(f"invalid JSON token {c}"))
 
@@ -150,9 +151,9 @@ def test_json_or_csv_onto_an_input_is_refused(rec, tmp_path):
 
     Image.fromarray(astronaut()).save(tmp_path / "a.jpg")
     before = _digest(tmp_path / "a.jpg")
-    for kw in ({"json_path": tmp_path / "a.jpg"}, {"csv_path": tmp_path / "a.jpg"}):
+    for sink in (JsonWriter(tmp_path / "a.jpg"), CsvWriter(tmp_path / "a.jpg")):
         with pytest.raises(FerkitError, match="one of the inputs"):
-            run_predict(tmp_path, rec, print_fn=None, **kw)
+            run_predict(tmp_path, rec, [sink])
     assert _digest(tmp_path / "a.jpg") == before
 
 

@@ -124,8 +124,8 @@ def test_a_full_disk_during_training_is_one_line(tmp_path, monkeypatch, capsys):
 def test_a_full_disk_while_writing_json_is_one_line(tmp_path, monkeypatch, capsys):
     from tests._faces_fixtures import tiny_checkpoint
 
-    import ferkit.predict.writers as writers
     from ferkit.cli import main
+    from ferkit.predict.sinks import JsonWriter
 
     ckpt = tiny_checkpoint(tmp_path / "m.safetensors")
     np_img = np.full((64, 64, 3), 128, np.uint8)
@@ -137,7 +137,7 @@ def test_a_full_disk_while_writing_json_is_one_line(tmp_path, monkeypatch, capsy
     def full(self, result):
         raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
 
-    monkeypatch.setattr(writers.JsonWriter, "write", full)
+    monkeypatch.setattr(JsonWriter, "write", full)
     code = main(
         ["predict", str(tmp_path / "a.png"), "--model", str(ckpt), "--json", str(tmp_path / "out.json")]
     )

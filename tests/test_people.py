@@ -15,6 +15,7 @@ from tests._faces_fixtures import tiny_checkpoint, write_people_video
 import ferkit
 from ferkit.predict import load
 from ferkit.predict.run import run_predict
+from ferkit.predict.sinks import CsvWriter, JsonWriter, PeopleWriter
 from ferkit.predict.track import Tracker, gap_frames
 
 FPS = 25.0
@@ -79,12 +80,11 @@ def test_outputs_agree_and_the_report_shows_each_person(scene, tmp_path):
     out = run_predict(
         video,
         load(ckpt),
-        json_path=tmp_path / "r.json",
-        csv_path=tmp_path / "r.csv",
-        summary_path=tmp_path / "people.csv",
-        timeline_dir=tmp_path / "timeline",
-        report_dir=tmp_path / "report",
-        print_fn=None,
+        [
+            JsonWriter(tmp_path / "r.json"),
+            CsvWriter(tmp_path / "r.csv"),
+            PeopleWriter(tmp_path / "people.csv", tmp_path / "timeline", tmp_path / "report"),
+        ],
     )
     assert not out.errors
     from_json = [
@@ -106,8 +106,7 @@ def test_outputs_agree_and_the_report_shows_each_person(scene, tmp_path):
 
 
 def test_the_timeline_has_one_panel_per_person(results):
-    from ferkit.predict.summary import Summarizer
-    from ferkit.predict.timeline import timeline_figure
+    from ferkit.people import Summarizer, timeline_figure
 
     acc = Summarizer()
     for r in results:
@@ -138,16 +137,15 @@ def test_a_dataframe_without_pandas_names_the_extra(results, monkeypatch):
 def test_tracker_rules():
     t = Tracker(max_gap=gap_frames(25.0))  # 0.5 s at 25 fps: 12 frames
     assert t.max_gap == 12
-    p = np.array([[1.0, 0.0]])
-    assert t.update(0, [(100, 100, 40, 40)], p)[0] == [1]
+    assert t.update(0, [(100, 100, 40, 40)]) == [1]
     for frame in range(
         1, 5
     ):  # 38 px a frame, 95 % of its width: IoU 0.03 at first, then its motion predicts it
-        assert t.update(frame, [(100 + 38 * frame, 100, 40, 40)], p)[0] == [1]
-    assert t.update(10, [(480, 100, 40, 40)], p)[0] == [1]  # 5 frames unseen, found where its motion took it
-    assert t.update(30, [(600, 100, 40, 40)], p)[0] == [2]  # away longer than the gap: a new id
-    assert t.update(31, [(600, 100, 120, 120)], p)[0] == [3]  # 9× the area: another face
-    assert t.update(32, [], np.zeros((0, 2)))[0] == []
+        assert t.update(frame, [(100 + 38 * frame, 100, 40, 40)]) == [1]
+    assert t.update(10, [(480, 100, 40, 40)]) == [1]  # 5 frames unseen, found where its motion took it
+    assert t.update(30, [(600, 100, 40, 40)]) == [2]  # away longer than the gap: a new id
+    assert t.update(31, [(600, 100, 120, 120)]) == [3]  # 9× the area: another face
+    assert t.update(32, []) == []
 
 
 def test_cli_writes_the_per_person_outputs(scene, tmp_path):
@@ -164,11 +162,10 @@ def test_cli_writes_the_per_person_outputs(scene, tmp_path):
 def test_a_stride_longer_than_the_gap_keeps_ids():
     """Frames skipped by a stride are time, not misses: one still face sampled every 20th frame is one track."""
     t = Tracker(max_gap=12)
-    p = np.array([[1.0, 0.0]])
-    assert [t.update(f, [(50, 50, 40, 40)], p)[0][0] for f in (0, 20, 40, 60)] == [1, 1, 1, 1]
-    assert t.update(100, [(50, 50, 40, 40)], p)[0] == [2]  # the sample at 80 missed: 20 frames unseen > 12
+    assert [t.update(f, [(50, 50, 40, 40)])[0] for f in (0, 20, 40, 60)] == [1, 1, 1, 1]
+    assert t.update(100, [(50, 50, 40, 40)]) == [2]  # the sample at 80 missed: 20 frames unseen > 12
     long = Tracker(max_gap=25)
-    assert [long.update(f, [(50, 50, 40, 40)], p)[0][0] for f in (0, 20, 60)] == [1, 1, 1]  # 20 unseen ≤ 25
+    assert [long.update(f, [(50, 50, 40, 40)])[0] for f in (0, 20, 60)] == [1, 1, 1]  # 20 unseen ≤ 25
 
 
 def test_outputs_of_a_video_without_faces_and_of_two_videos_with_one_name(scene, tmp_path):
@@ -181,7 +178,7 @@ def test_outputs_of_a_video_without_faces_and_of_two_videos_with_one_name(scene,
         w.write(np.full((120, 160, 3), 90, np.uint8))
     w.release()
     out = run_predict(
-        blank, load(ckpt), timeline_dir=tmp_path / "t", summary_path=tmp_path / "x" / "s.csv", print_fn=None
+        blank, load(ckpt), [PeopleWriter(summary=tmp_path / "x" / "s.csv", timeline=tmp_path / "t")]
     )
     assert out.frames == 5 and (tmp_path / "x" / "s.csv").read_text().startswith("source,track")
     (tmp_path / "a").mkdir()
@@ -191,8 +188,7 @@ def test_outputs_of_a_video_without_faces_and_of_two_videos_with_one_name(scene,
     out = run_predict(
         [tmp_path / "a" / "scene.avi", tmp_path / "b" / "scene.avi"],
         load(ckpt),
-        timeline_dir=tmp_path / "t2",
-        print_fn=None,
+        [PeopleWriter(timeline=tmp_path / "t2")],
     )
     assert sorted(p.name for p in (tmp_path / "t2").iterdir()) == [
         "scene.timeline.png",

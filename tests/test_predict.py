@@ -18,7 +18,9 @@ from ferkit.errors import FerkitError, ModelError, SourceError
 from ferkit.faces import iou
 from ferkit.labels import FER7
 from ferkit.predict import FrameResult, NoFaceError, Recognizer, iter_frames, load, parse_source
-from ferkit.predict.run import format_result, run_predict
+from ferkit.predict.run import run_predict
+from ferkit.predict.sinks import AnnotatedSaver, CsvWriter, JsonWriter, LiveWindow, PrintLines, format_result
+from ferkit.predict.smooth import Smoother
 from ferkit.predict.track import Tracker
 
 
@@ -275,19 +277,22 @@ def test_smoothing_tracks_faces_across_frames(ckpt, video):
     results = load(ckpt, smooth=0.6).predict(video)
     assert {r.faces[0].track for r in results} == {1}
     assert {r.faces[0].track for r in load(ckpt).predict(video)} == {1}  # tracked without smoothing too
-    tracker = Tracker(0.5)
-    ids, p = tracker.update(0, [(0, 0, 10, 10)], np.array([[1.0, 0.0]]))
-    ids2, p2 = tracker.update(1, [(1, 0, 10, 10), (50, 50, 10, 10)], np.array([[0.0, 1.0], [0.2, 0.8]]))
+    tracker, smoother = Tracker(), Smoother(0.5)
+    ids = tracker.update(0, [(0, 0, 10, 10)])
+    p = smoother.update(ids, np.array([[1.0, 0.0]]))
+    assert np.allclose(p, [[1.0, 0.0]])  # a track's first frame is taken as it is
+    ids2 = tracker.update(1, [(1, 0, 10, 10), (50, 50, 10, 10)])
+    p2 = smoother.update(ids2, np.array([[0.0, 1.0], [0.2, 0.8]]))
     assert ids == [1] and ids2 == [1, 2]
     assert np.allclose(p2, [[0.5, 0.5], [0.2, 0.8]])
     with pytest.raises(FerkitError, match="alpha"):
-        Tracker(1.5)
+        Smoother(1.5)
 
 
 def test_annotated_video_is_written_at_the_source_fps(rec, video, tmp_path):
     import cv2
 
-    summary = run_predict(video, rec, save=tmp_path / "out", csv_path=tmp_path / "frames.csv", print_fn=None)
+    summary = run_predict(video, rec, [CsvWriter(tmp_path / "frames.csv"), AnnotatedSaver(tmp_path / "out")])
     assert summary.frames == 10 and summary.faces == 10 and not summary.errors
     (written,) = [p for p in summary.written if p.suffix in (".mp4", ".avi")]
     cap = cv2.VideoCapture(str(written))
@@ -301,7 +306,7 @@ def test_annotated_video_is_written_at_the_source_fps(rec, video, tmp_path):
 def test_strided_video_is_saved_at_fps_over_stride_so_it_keeps_its_length(rec, video, tmp_path):
     import cv2
 
-    summary = run_predict(video, rec, save=tmp_path / "out", print_fn=None, stride=2)
+    summary = run_predict(video, rec, [AnnotatedSaver(tmp_path / "out")], stride=2)
     (written,) = [p for p in summary.written if p.suffix in (".mp4", ".avi")]
     cap = cv2.VideoCapture(str(written))
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(6.0)
@@ -320,21 +325,21 @@ def test_a_run_that_fails_before_any_result_keeps_existing_outputs(rec, tmp_path
     keep_json.write_text("[1]")
     keep_csv.write_text("a,b")
     with pytest.raises(SourceError):
-        run_predict(tmp_path / "nope.jpg", rec, json_path=keep_json, csv_path=keep_csv, print_fn=None)
+        run_predict(tmp_path / "nope.jpg", rec, [JsonWriter(keep_json), CsvWriter(keep_csv)])
     assert keep_json.read_text() == "[1]" and keep_csv.read_text() == "a,b"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.csv", "keep.json"]  # no temporary files
 
 
 def test_bad_output_paths_are_named(rec, photo, tmp_path):
     (tmp_path / "file").write_text("x")
-    for kwargs, words in [
-        ({"json_path": tmp_path}, "--json"),
-        ({"csv_path": tmp_path}, "--csv"),
-        ({"save": tmp_path / "file"}, "existing file"),
-        ({"csv_path": tmp_path / "file" / "x.csv"}, "existing file"),
+    for sink, words in [
+        (JsonWriter(tmp_path), "--json"),
+        (CsvWriter(tmp_path), "--csv"),
+        (AnnotatedSaver(tmp_path / "file"), "existing file"),
+        (CsvWriter(tmp_path / "file" / "x.csv"), "existing file"),
     ]:
         with pytest.raises(FerkitError, match=words):
-            run_predict(photo, rec, print_fn=None, **kwargs)
+            run_predict(photo, rec, [sink])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["astronaut.jpg", "file"]  # no temporary files
 
 
@@ -361,7 +366,7 @@ def test_show_without_a_display_is_a_clear_error(rec, photo, monkeypatch):
     monkeypatch.delenv("DISPLAY", raising=False)
     monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
     with pytest.raises(FerkitError, match="--show needs"):
-        run_predict(photo, rec, show=True, print_fn=None)
+        run_predict(photo, rec, [LiveWindow()])
 
 
 # ---------------------------------------------------------------------------------------------------- loading
@@ -459,9 +464,8 @@ def test_file_names_that_are_not_utf8_reach_every_output(rec, tmp_path):
     Image.fromarray(astronaut()).save(os.fsdecode(raw), format="JPEG")
     Image.fromarray(astronaut()).save(folder / "ok.jpg")
     lines: list[str] = []
-    s = run_predict(
-        folder, rec, csv_path=tmp_path / "r.csv", json_path=tmp_path / "r.json", print_fn=lines.append
-    )
+    sinks = [PrintLines(lines.append), CsvWriter(tmp_path / "r.csv"), JsonWriter(tmp_path / "r.json")]
+    s = run_predict(folder, rec, sinks)
     assert s.frames == 2 and not s.errors
     sources = [r["source"] for r in csv.DictReader(io.StringIO((tmp_path / "r.csv").read_text("utf-8")))]
     odd = next(x for x in sources if "latin" in x)
@@ -472,7 +476,7 @@ def test_file_names_that_are_not_utf8_reach_every_output(rec, tmp_path):
 
 def test_an_annotated_video_replaces_the_earlier_one_only_when_complete(tmp_path):
     """--save writes a video under a temporary name: until it is closed, an earlier file stays whole."""
-    from ferkit.predict.writers import StagedVideo
+    from ferkit.predict.sinks.video import StagedVideo
 
     target = tmp_path / "clip.mp4"
     target.write_bytes(b"an earlier, good video")

@@ -22,7 +22,7 @@ _LAZY = {
     "evaluate": "ferkit.evaluate",
     "cross_validate": "ferkit.evaluate",
     "export_onnx": "ferkit.export",
-    "summarize": "ferkit.predict.summary",
+    "summarize": "ferkit.people",
     "results_to_frame": "ferkit.predict.table",
 }
 

@@ -40,3 +40,30 @@ def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
 
     close = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.5)
     return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+class OptionError(FerkitError):
+    """A bad option. The message names each option as the Python API spells it (`segment_seconds`); a command
+    line that spells its options as flags (`--segment-seconds`) rephrases it with `named`.
+
+    Args:
+        template: The message, each option written as `{field}` and each value as `{name}` given in `values`
+            (format specs allowed: `"{cpus_per_actor} {value:g}: must be more than 0"`).
+        **values: The values the message quotes (never rephrased, whatever they hold).
+    """
+
+    def __init__(self, template: str, **values: object) -> None:
+        self.template, self.values = template, values
+        super().__init__(self.named(lambda field: field))
+
+    @property
+    def fields(self) -> list[str]:
+        """The options the message names, in order."""
+        import string
+
+        names = (name for _, name, _, _ in string.Formatter().parse(self.template) if name)
+        return list(dict.fromkeys(n for n in names if n not in self.values))
+
+    def named(self, spell) -> str:
+        """The message with each option spelled by `spell(field)` (e.g. as its command-line flag)."""
+        return self.template.format(**self.values, **{f: spell(f) for f in self.fields})

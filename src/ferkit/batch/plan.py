@@ -12,7 +12,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ferkit.errors import FerkitError, SourceError
+from ferkit.errors import FerkitError, OptionError, SourceError
 from ferkit.predict.table import FACE_FIELDS, columns, face_rows
 
 
@@ -40,8 +40,7 @@ def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
     from ferkit.batch.probe import frames_and_fps
     from ferkit.predict.sources import parse_source
 
-    if segment_seconds is not None and not 0 < segment_seconds < math.inf:
-        raise FerkitError(f"--segment-seconds must be a positive number of seconds, got {segment_seconds}")
+    check_segment_seconds(segment_seconds)
     tasks: list[Task] = []
     for item in parse_source(list(sources) if isinstance(sources, list | tuple) else sources):
         if item.kind in ("image", "error"):
@@ -53,6 +52,14 @@ def plan_tasks(sources, segment_seconds: float | None = None) -> list[Task]:
         else:
             raise FerkitError(f"{item.name}: a {item.kind} cannot be batched; give image or video files")
     return tasks
+
+
+def check_segment_seconds(seconds: float | None) -> None:
+    """OptionError naming `segment_seconds` unless it is None or a positive, finite number of seconds."""
+    if seconds is not None and not 0 < seconds < math.inf:
+        raise OptionError(
+            "{segment_seconds} must be a positive number of seconds, got {value}", value=seconds
+        )
 
 
 def segments(path: str, frames: int, fps: float, seconds: float | None) -> list[Task]:
@@ -107,7 +114,8 @@ def task_rows(recognizer, task: Task) -> list[dict]:
 def task_frames(task: Task):
     """The frames of a task (an image read through ferkit's reader, or a video's frame range); an item that
     cannot be read is one frame carrying its error."""
-    from ferkit.predict.sources import Frame, video_frames
+    from ferkit.predict.sources import Frame
+    from ferkit.predict.video import video_frames
 
     if task.kind == "image":
         return [_image_frame(task.path)]
@@ -119,8 +127,7 @@ def task_frames(task: Task):
 
 def _image_frame(path: str):
     """An image file read through ferkit's own reader (bytes first: Ray and object stores hand over bytes)."""
-    from ferkit.imageio import ImageReadError
-    from ferkit.predict.decode import read_rgb
+    from ferkit.imageio import ImageReadError, read_rgb
     from ferkit.predict.sources import Frame
 
     try:
@@ -147,7 +154,7 @@ def uncovered(tasks: list[Task], finished: list[dict]) -> list[Task]:
     end) do not cover; however the earlier run cut its videos, no frame is run twice or left out.
 
     Raises:
-        FerkitError: A source changed (size or time) since the earlier run wrote its rows.
+        OptionError: A source changed (size or time) since the earlier run wrote its rows (`resume`).
     """
     ranges: dict[str, list[tuple[int, float]]] = {}
     stamps: dict[str, tuple] = {}
@@ -159,8 +166,8 @@ def uncovered(tasks: list[Task], finished: list[dict]) -> list[Task]:
         ident = source_identity(t.path)
         key = ident["source"]
         if key in stamps and stamps[key] != (ident["size"], ident["mtime_ns"]):
-            raise FerkitError(
-                f"--resume: {t.path} changed since the earlier run wrote its rows; use --overwrite"
+            raise OptionError(
+                "{resume}: {path} changed since the earlier run wrote its rows; use {overwrite}", path=t.path
             )
         left += _gaps(t, ranges.get(key, []))
     return left

@@ -16,7 +16,7 @@ from ferkit.errors import SourceError
 def frames_and_fps(path: str, seconds: float) -> tuple[int, float]:
     """A video's frame count and rate for segments of `seconds`: the claimed count when the frame that would
     start its last segment decodes, else the frames counted in the file (0: unknown or unreadable, one task)."""
-    from ferkit.predict.sources import video_info
+    from ferkit.predict.video import video_info
 
     try:
         count, fps = video_info(path)
@@ -32,7 +32,8 @@ def has_frame(path: str, index: int) -> bool:
     """Whether frame `index` of a video decodes (OpenCV seeks to it; a backend that cannot land there exactly
     counts as no)."""
     from ferkit._deps import cv2
-    from ferkit.predict.sources import SourceItem, open_capture
+    from ferkit.predict.sources import SourceItem
+    from ferkit.predict.video import open_capture
 
     cv = cv2()
     cap = open_capture(SourceItem("video", path, Path(path)))
@@ -59,7 +60,8 @@ def count_frames(path: str) -> int:
 
 
 def _grab_count(path: str) -> int:
-    from ferkit.predict.sources import SourceItem, open_capture
+    from ferkit.predict.sources import SourceItem
+    from ferkit.predict.video import open_capture
 
     cap = open_capture(SourceItem("video", path, Path(path)))
     try:

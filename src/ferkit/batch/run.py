@@ -17,8 +17,8 @@ from pathlib import Path
 
 from ferkit.batch import output
 from ferkit.batch.files import write_part
-from ferkit.batch.plan import Task, batch_tasks, plan_tasks, schema, task_rows
-from ferkit.errors import FerkitError, first_line
+from ferkit.batch.plan import Task, batch_tasks, check_segment_seconds, plan_tasks, schema, task_rows
+from ferkit.errors import FerkitError, OptionError, first_line
 
 
 @dataclass
@@ -35,12 +35,14 @@ class BatchSummary:
 
 @dataclass(frozen=True)
 class BatchOptions:
-    """How the job runs on the cluster.
+    """How the job runs on the cluster; a bad field is refused when the options are made (`OptionError` naming
+    the field).
 
     `actors` None: as many as fit while one CPU stays free for Ray's own read and write tasks (a 2-CPU machine
     gets one 1-CPU actor). `batch_size`: tasks per actor call; None is 8 images, or 1 video (videos spread over
-    actors). `classify_actors` > 0: detection in `actors`, classification in these (GPU ones with
-    `gpus_per_actor`). `init_kwargs`: extra `ray.init` arguments (tests: num_cpus, object store).
+    actors). `segment_seconds`: cut videos into tasks of this many seconds. `classify_actors` > 0: detection in
+    `actors`, classification in these (GPU ones with `gpus_per_actor`). `fmt`: "parquet" or "jsonl".
+    `init_kwargs`: extra `ray.init` arguments (tests: num_cpus, object store).
     """
 
     address: str | None = None
@@ -54,6 +56,25 @@ class BatchOptions:
     resume: bool = False
     overwrite: bool = False
     init_kwargs: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.resume and self.overwrite:
+            raise OptionError("{resume} and {overwrite}: choose one (add what is missing, or start over)")
+        if not self.cpus_per_actor > 0:
+            raise OptionError("{cpus_per_actor} {value:g}: must be more than 0", value=self.cpus_per_actor)
+        if self.actors is not None and self.actors < 1:
+            raise OptionError("{actors} {value}: must be at least 1", value=self.actors)
+        if self.classify_actors < 0 or self.gpus_per_actor < 0:
+            raise OptionError("{classify_actors} and {gpus_per_actor} must not be negative")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise OptionError("{batch_size} {value}: must be at least 1", value=self.batch_size)
+        check_segment_seconds(self.segment_seconds)
+        if self.fmt not in output.SUFFIX:
+            raise OptionError("{fmt} {value!r}: choose one of " + ", ".join(output.SUFFIX), value=self.fmt)
+        if self.classify_actors and self.resume:
+            raise OptionError(
+                "{resume} works with one-stage jobs: two stages write a video's rows across many files"
+            )
 
 
 class _Recognize:
@@ -93,7 +114,9 @@ def run_batch(sources, out: str | Path, options: BatchOptions | None = None, **l
         **load_kwargs: `ferkit.load` arguments: model, detector, device, min_face, max_side, tta, ...
 
     Raises:
-        FerkitError: Ray is not installed, a bad option, the output holds an earlier run (without resume or
+        OptionError: A `ferkit.load` argument that is out of range or does not fit the options (it names the
+            field), or a cluster that cannot be reached or cannot place the actors asked for.
+        FerkitError: Ray is not installed, the output holds an earlier run (without resume or
             overwrite) or other files, or the requested actors cannot be placed on the cluster.
     """
     import time
@@ -131,14 +154,18 @@ def _execute(ray, todo: list[Task], o: BatchOptions, load_kwargs: dict, labels, 
 
 
 def _init(ray, o: BatchOptions) -> None:
-    """Start a local cluster or connect to `o.address`; FerkitError naming --address when that cannot be done."""
+    """Start a local cluster or connect to `o.address`; OptionError naming `address` when that cannot be done."""
     try:
         ray.init(address=o.address, include_dashboard=False, logging_level="WARNING", **o.init_kwargs)
     except ValueError as exc:  # e.g. ray:// without the Ray Client: "requires pip package `ray[client]`"
         hint = " (pip install 'ray[client]')" if "ray[client]" in str(exc) else ""
-        raise FerkitError(f"--address {o.address}: cannot connect{hint}: {first_line(exc)}") from None
+        raise OptionError(
+            "{address} {value}: cannot connect{hint}: {why}", value=o.address, hint=hint, why=first_line(exc)
+        ) from None
     except ConnectionError as exc:
-        raise FerkitError(f"--address {o.address}: cannot connect: {first_line(exc)}") from None
+        raise OptionError(
+            "{address} {value}: cannot connect: {why}", value=o.address, why=first_line(exc)
+        ) from None
 
 
 def _job(o: BatchOptions, labels, load_kwargs: dict) -> dict:
@@ -158,33 +185,24 @@ def _outside(tasks: list[Task], out: Path) -> list[Task]:
 
 
 def _check_options(o: BatchOptions, load_kwargs: dict) -> None:
-    """FerkitError naming the option for values that would fail late or hang the cluster."""
-    from ferkit.commands._ranges import check_value
+    """OptionError naming the option for `ferkit.load` arguments that would fail late (in every actor) or that
+    do not fit the options."""
+    from ferkit.commands._ranges import RANGES
 
     for name in ("min_face", "max_side"):  # the detector's options: refused here, not in every actor
-        if load_kwargs.get(name) is not None:
-            check_value(name, load_kwargs[name])
-    if o.resume and o.overwrite:
-        raise FerkitError("--resume and --overwrite: choose one (add what is missing, or start over)")
-    if not o.cpus_per_actor > 0:
-        raise FerkitError(f"--cpus-per-actor {o.cpus_per_actor:g}: must be more than 0")
-    if o.actors is not None and o.actors < 1:
-        raise FerkitError(f"--actors {o.actors}: must be at least 1")
-    if o.classify_actors < 0 or o.gpus_per_actor < 0:
-        raise FerkitError("--classify-actors and --gpus-per-actor must not be negative")
-    if o.batch_size is not None and o.batch_size < 1:
-        raise FerkitError(f"--batch-size {o.batch_size}: must be at least 1")
+        value = load_kwargs.get(name)
+        if value is not None and not RANGES[name].holds(value):
+            raise OptionError("{" + name + "} {value}: must be " + RANGES[name].describe(), value=value)
     if str(load_kwargs.get("device", "cpu")).startswith("cuda") and not o.gpus_per_actor > 0:
-        raise FerkitError(
-            "--device cuda needs --gpus-per-actor (Ray hands a GPU only to actors that ask for one)"
-        )
-    if o.classify_actors and o.resume:
-        raise FerkitError(
-            "--resume works with one-stage jobs: two stages write a video's rows across many files"
+        raise OptionError(
+            "{device} {value} needs {gpus_per_actor} (Ray hands a GPU only to actors that ask for one)",
+            value=load_kwargs["device"],
         )
     if o.classify_actors and load_kwargs.get("smooth"):
-        raise FerkitError(
-            "smoothing needs the one-stage job (the two-stage job tracks without probabilities)"
+        raise OptionError(
+            "{smooth} needs the one-stage job ({classify_actors} 0): smoothing blends each face's probabilities "
+            "with its track's in the frame before, so a video's frames must be classified in order in one "
+            "place, and the two-stage job classifies blocks of frames in several actors in no fixed order"
         )
 
 
@@ -223,9 +241,13 @@ def _placement(ray, o: BatchOptions) -> int:
     actors = o.actors or max(1, int((cpus - 1) // o.cpus_per_actor) - extra)
     used = (actors + extra) * o.cpus_per_actor
     if used > cpus - 1:
-        raise FerkitError(
-            f"{actors + extra} actor(s) × {o.cpus_per_actor:g} CPU would use {used:g} of the cluster's {cpus:g} CPUs: "
-            "leave at least one for Ray's read and write tasks (fewer --actors or --cpus-per-actor)"
+        raise OptionError(
+            "{n} actor(s) × {per:g} CPU would use {used:g} of the cluster's {cpus:g} CPUs: leave at least one for "
+            "Ray's read and write tasks (fewer {actors} or {cpus_per_actor})",
+            n=actors + extra,
+            per=o.cpus_per_actor,
+            used=used,
+            cpus=cpus,
         )
     wanted = (extra or actors) * o.gpus_per_actor
     if wanted > gpus:

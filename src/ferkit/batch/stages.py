@@ -2,8 +2,13 @@
 the crops in separate actors (GPU actors with `gpus_per_actor`). Between the stages only the crops travel (48×48
 uint8, 2.3 KB a face) with each frame's boxes and track ids, never whole frames.
 
-Both stages reuse the recognizer's own halves (`Recognizer.detect_and_crop`, `face_results`) and tracker, so the
-rows are those of the one-stage job.
+Both stages reuse the recognizer's own halves (`Recognizer.detect_and_crop` and its `DetectedFrame`s, then
+`Recognizer.classify` and `face_results`) and its tracker (`VideoTracks.ids`, which needs boxes only), so the rows
+are those of the one-stage job.
+
+Smoothing is not done here: it blends each face's probabilities with those of its track in the frame before, so
+it needs a video's frames classified in order in one place, and stage 2 classifies blocks of frames in several
+actors in no fixed order. `run_batch` refuses `smooth` with two stages for that reason.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from itertools import islice
 import numpy as np
 
 from ferkit.batch.plan import Task, batch_tasks, schema, task_frames
+from ferkit.predict.detected import DetectedFrame
 from ferkit.predict.table import face_rows
 
 
@@ -38,38 +44,35 @@ def detected_schema():
 
 def detected_rows(recognizer, task: Task) -> list[dict]:
     """Stage 1 for one task: one row per frame with its faces (original pixels), track ids and crops."""
-    from ferkit.predict.recognizer import original_faces
-
-    frames, rows, trackers = iter(task_frames(task)), [], {}
+    frames, rows, tracks = iter(task_frames(task)), [], recognizer.video_tracks()
     while chunk := list(islice(frames, recognizer.frames_per_batch)):
-        pending, crops = recognizer.detect_and_crop(chunk)
-        for p in pending:
-            f, faces = p.frame, original_faces(p)
-            tracks, _ = recognizer.track(p, faces, np.zeros((len(faces), 1)), trackers)
-            mine = crops[p.start : p.start + len(faces)]
-            described = [[list(x.box), x.score, x.landmarks, t] for x, t in zip(faces, tracks, strict=True)]
-            w, h = f.size if f.size else (None, None)
-            rows.append(
-                {
-                    "source": f.source,
-                    "frame": f.index,
-                    "time": f.time,
-                    "fps": f.fps,
-                    "width": w,
-                    "height": h,
-                    "kind": f.kind,
-                    "error": p.error,
-                    "faces": json.dumps(described, default=float),
-                    "crops": np.stack(mine).tobytes() if mine else b"",
-                }
-            )
+        rows += [_detected_row(d, tracks.ids(d)) for d in recognizer.detect_and_crop(chunk)]
     return rows
+
+
+def _detected_row(d: DetectedFrame, ids: list[int | None]) -> dict:
+    """A detected frame as a row of `detected_schema`."""
+    f = d.frame
+    described = [[list(x.box), x.score, x.landmarks, t] for x, t in zip(d.faces, ids, strict=True)]
+    w, h = f.size if f.size else (None, None)
+    return {
+        "source": f.source,
+        "frame": f.index,
+        "time": f.time,
+        "fps": f.fps,
+        "width": w,
+        "height": h,
+        "kind": f.kind,
+        "error": d.error,
+        "faces": json.dumps(described, default=float),
+        "crops": d.crops.tobytes() if len(d.crops) else b"",
+    }
 
 
 def classified_rows(recognizer, detected: list[dict]) -> list[dict]:
     """Stage 2: the crops of many frames classified in one pass, then the rows of the one-stage job."""
     from ferkit.faces import Face
-    from ferkit.predict.recognizer import face_results
+    from ferkit.predict.detected import face_results
     from ferkit.predict.results import FrameResult
 
     s = recognizer.backend.data_config.image_size

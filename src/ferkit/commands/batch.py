@@ -55,6 +55,33 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from ferkit.errors import FerkitError, OptionError
+
+    try:
+        summary = _batch(args)
+    except OptionError as exc:  # the library names its fields; a command-line user typed flags
+        raise FerkitError(exc.named(flag)) from None
+    if not args.quiet:
+        print(
+            f"{summary.tasks} task(s) run, {summary.skipped} already in {summary.out}; {summary.rows} row(s), "
+            f"{len(summary.errors)} failed item(s), {summary.seconds:.1f} s",
+            file=sys.stderr,
+        )
+        for error in summary.errors[:20]:
+            print(f"ferkit: {error}", file=sys.stderr)
+    return 1 if summary.errors else 0
+
+
+FLAGS = {"fmt": "--format"}  # fields whose flag is not `--` and the field's name with dashes
+
+
+def flag(field: str) -> str:
+    """The command-line flag of a `BatchOptions` field or `ferkit.load` argument (`segment_seconds` ->
+    `--segment-seconds`, `fmt` -> `--format`)."""
+    return FLAGS.get(field, "--" + field.replace("_", "-"))
+
+
+def _batch(args):
     from ferkit.batch import BatchOptions, run_batch
 
     options = BatchOptions(
@@ -70,13 +97,4 @@ def _run(args) -> int:
         overwrite=args.overwrite,
     )
     source = args.source[0] if len(args.source) == 1 else list(args.source)
-    summary = run_batch(source, args.out, options, **recognizer_kwargs(args))
-    if not args.quiet:
-        print(
-            f"{summary.tasks} task(s) run, {summary.skipped} already in {summary.out}; {summary.rows} row(s), "
-            f"{len(summary.errors)} failed item(s), {summary.seconds:.1f} s",
-            file=sys.stderr,
-        )
-        for error in summary.errors[:20]:
-            print(f"ferkit: {error}", file=sys.stderr)
-    return 1 if summary.errors else 0
+    return run_batch(source, args.out, options, **recognizer_kwargs(args))

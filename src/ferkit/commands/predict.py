@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ferkit.commands._common import add_device, add_recognizer, recognizer_kwargs
+from ferkit.commands._common import add_backend, add_device, add_recognizer, recognizer_kwargs
 
 
 def register(sub) -> None:
@@ -30,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--max-frames", type=int, metavar="N", help="stop each video / webcam after N frames")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     add_device(p)
+    add_backend(p)
     p.set_defaults(func=_run)
 
 
@@ -71,23 +72,29 @@ def _run(args: argparse.Namespace) -> int:
 
     recognizer = load(**recognizer_kwargs(args, "smooth", "margin", "track_gap"))
     source = args.source[0] if len(args.source) == 1 else list(args.source)
-    summary = run_predict(
-        source,
-        recognizer,
-        save=args.save,
-        json_path=args.json,
-        csv_path=args.csv,
-        show=args.show,
-        print_fn=None if args.quiet else print,
-        stride=args.stride,
-        max_frames=args.max_frames,
-        summary_path=args.summary,
-        timeline_dir=args.timeline,
-        report_dir=args.report,
-    )
+    summary = run_predict(source, recognizer, _sinks(args), stride=args.stride, max_frames=args.max_frames)
     if not args.quiet:
         extra = f", {len(summary.errors)} unreadable" if summary.errors else ""
         print(f"{summary.frames} frame(s), {summary.faces} face(s){extra}", file=sys.stderr)
         for path in summary.written:
             print(f"wrote {path}", file=sys.stderr)
     return 1 if summary.errors else 0
+
+
+def _sinks(args: argparse.Namespace) -> list:
+    """One sink per output the options ask for, in the order they open: the live window first (no file is made
+    when there is no display), the annotated files last (their folder is made once every other output opened)."""
+    from ferkit.predict import sinks
+
+    chosen: list = [] if args.quiet else [sinks.PrintLines()]
+    if args.show:
+        chosen.append(sinks.LiveWindow())
+    if args.json:
+        chosen.append(sinks.JsonWriter(args.json))
+    if args.csv:
+        chosen.append(sinks.CsvWriter(args.csv))
+    if args.summary or args.timeline or args.report:
+        chosen.append(sinks.PeopleWriter(args.summary, args.timeline, args.report))
+    if args.save:
+        chosen.append(sinks.AnnotatedSaver(args.save))
+    return chosen

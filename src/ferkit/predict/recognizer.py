@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ferkit.errors import FerkitError
 from ferkit.faces import DEFAULT_MARGIN, Detector, Face, crop_face, get_detector
-from ferkit.predict.results import FaceResult, FrameResult
-from ferkit.predict.sources import Frame, array_to_rgb, iter_frames
-from ferkit.predict.track import DEFAULT_GAP_S, Tracker, gap_frames
+from ferkit.imageio import array_to_rgb
+from ferkit.predict.detected import DetectedFrame, decode_scale, face_results, to_original
+from ferkit.predict.frames import iter_frames
+from ferkit.predict.results import FrameResult
+from ferkit.predict.smooth import Smoother
+from ferkit.predict.sources import Frame
+from ferkit.predict.track import DEFAULT_GAP_S, VideoTracks
 from ferkit.probs import softmax
 
 
 class NoFaceError(FerkitError):
     """`require_face=True` and an image has no face."""
-
-
-@dataclass
-class _Pending:
-    frame: Frame
-    faces: list[Face]  # in frame.image pixels
-    start: int  # index of its first crop in the batch
-    error: str | None = None
 
 
 class Recognizer:
@@ -75,7 +70,7 @@ class Recognizer:
             raise FerkitError(f"margin must be between 0 and 2 (a fraction of the face size), got {margin}")
         if not 0 < track_gap < math.inf:
             raise FerkitError(f"track_gap must be a positive number of seconds, got {track_gap}")
-        Tracker(smooth)  # validates alpha
+        Smoother(smooth)  # checks alpha
         self.margin = float(margin)
         self.smooth = float(smooth)
         self.track_gap = float(track_gap)
@@ -105,7 +100,7 @@ class Recognizer:
         """Faces in one image (RGB numpy array, PIL image or image path), best score first, in the image's own
         pixels (a JPEG path over 64 MP is decoded at a reduced scale; its boxes are scaled back)."""
         rgb, k = _decoded(image)
-        return [_to_original(f, k) for f in self.detector.detect(rgb)]
+        return [to_original(f, k) for f in self.detector.detect(rgb)]
 
     def crop(self, image, faces: list[Face]) -> np.ndarray:
         """FER2013-style grayscale crops of `faces` (in the image's own pixels, as `detect` gives them) in
@@ -115,7 +110,7 @@ class Recognizer:
         if not faces:
             return np.zeros((0, s, s), np.uint8)
         dc = self.backend.data_config
-        return np.stack([crop_face(rgb, _to_original(f, 1.0 / k), dc, self.margin) for f in faces])
+        return np.stack([crop_face(rgb, to_original(f, 1.0 / k), dc, self.margin) for f in faces])
 
     def classify(self, crops) -> np.ndarray:
         """Class probabilities of face crops: float32 N×C, rows summing to 1.
@@ -161,117 +156,77 @@ class Recognizer:
     ) -> Iterator[FrameResult]:
         """Results for ready frames (`ferkit.predict.sources.Frame`, e.g. `video_frames(path, start, end)` for
         one segment of a video); tracks and smoothing start afresh with each call."""
-        trackers: dict[str, Tracker] = {}
+        tracks = self.video_tracks()
         batch: list[Frame] = []
         for frame in frames:
             batch.append(frame)
             if frame.kind == "webcam" or len(batch) >= self.frames_per_batch:
-                yield from self._run(batch, trackers, keep_images)
+                yield from self._run(batch, tracks, keep_images)
                 batch = []
         if batch:
-            yield from self._run(batch, trackers, keep_images)
+            yield from self._run(batch, tracks, keep_images)
+
+    def detect_and_crop(self, frames: list[Frame]) -> list[DetectedFrame]:
+        """The first half of recognition: each frame's faces (in its original pixels) and their crops, in order;
+        a frame that cannot be processed carries its error. `classify` is the second half."""
+        return [self._detect_one(frame) for frame in frames]
+
+    def video_tracks(self) -> VideoTracks:
+        """Fresh track ids and smoothing (this recognizer's `smooth` and `track_gap`) for one stream of frames."""
+        return VideoTracks(self.smooth, self.track_gap)
 
     # ------------------------------------------------------------------------------------------------ internals
 
-    def _run(self, frames: list[Frame], trackers: dict[str, Tracker], keep: bool | None) -> list[FrameResult]:
-        pending, crops = self.detect_and_crop(frames)
-        probs = self.classify(np.stack(crops)) if crops else np.zeros((0, len(self.labels)), np.float32)
-        return [self._result(p, probs, trackers, keep) for p in pending]
+    def _run(self, frames: list[Frame], tracks: VideoTracks, keep: bool | None) -> list[FrameResult]:
+        detected = self.detect_and_crop(frames)
+        crops = [d.crops for d in detected if len(d.crops)]
+        probs = self.classify(np.concatenate(crops)) if crops else np.zeros((0, len(self.labels)), np.float32)
+        results, start = [], 0
+        for d in detected:
+            results.append(self._result(d, probs[start : start + len(d.faces)], tracks, keep))
+            start += len(d.faces)
+        return results
 
-    def detect_and_crop(self, frames: list[Frame]) -> tuple[list[_Pending], list[np.ndarray]]:
-        """The first half of recognition: each frame's faces (in its decoded pixels) and their crops, in order;
-        a frame that cannot be processed gets its error. `ferkit.batch` runs the halves in separate actors."""
+    def _detect_one(self, frame: Frame) -> DetectedFrame:
         from ferkit._deps import cv2
 
-        bad_input = (FerkitError, ValueError, cv2().error)
-        pending, crops = [], []
-        for frame in frames:
-            item = _Pending(frame, [], len(crops), frame.error)
-            if frame.ok:
-                try:
-                    item.faces = self.detector.detect(frame.image)
-                    crops += [
-                        crop_face(frame.image, f, self.backend.data_config, self.margin) for f in item.faces
-                    ]
-                except bad_input as exc:
-                    item.faces, item.error = [], f"{frame.source}: {exc}"
-                    del crops[item.start :]
-            pending.append(item)
-        return pending, crops
-
-    def track(
-        self, p: _Pending, faces: list[Face], probs: np.ndarray, trackers: dict[str, Tracker]
-    ) -> tuple[list[int | None], np.ndarray]:
-        """Track ids of a video or webcam frame's faces (None elsewhere) and their probabilities, smoothed when
-        `smooth` > 0; `trackers` holds one tracker per source, created here. `ferkit.batch` tracks with it too."""
-        frame = p.frame
-        if frame.kind not in ("video", "webcam") or p.error is not None:
-            return [None] * len(faces), probs
-        tracker = trackers.get(frame.source)
-        if tracker is None:
-            tracker = trackers[frame.source] = Tracker(self.smooth, gap_frames(frame.fps, self.track_gap))
-        return tracker.update(frame.index, [f.box for f in faces], probs)
+        s = self.backend.data_config.image_size
+        none = np.zeros((0, s, s), np.uint8)
+        if not frame.ok:
+            return DetectedFrame(frame, [], none, frame.error)
+        try:
+            faces = self.detector.detect(frame.image)
+            crops = [crop_face(frame.image, f, self.backend.data_config, self.margin) for f in faces]
+        except (FerkitError, ValueError, cv2().error) as exc:
+            return DetectedFrame(frame, [], none, f"{frame.source}: {exc}")
+        k = decode_scale(frame)
+        return DetectedFrame(frame, [to_original(f, k) for f in faces], np.stack(crops) if crops else none)
 
     def _result(
-        self, p: _Pending, probs: np.ndarray, trackers: dict[str, Tracker], keep: bool | None
+        self, d: DetectedFrame, probs: np.ndarray, tracks: VideoTracks, keep: bool | None
     ) -> FrameResult:
-        frame = p.frame
-        if p.error is None and not p.faces and self.require_face:
+        frame = d.frame
+        if d.error is None and not d.faces and self.require_face:
             raise NoFaceError(f"{frame.source} frame {frame.index}: no face found (require_face=True)")
-        faces = original_faces(p)
-        tracks, mine = self.track(p, faces, probs[p.start : p.start + len(p.faces)], trackers)
-        results = face_results(faces, mine, tracks, self.labels)
-        still = frame.kind in ("image", "array")
-        keep_image = keep if keep is not None else still
+        ids = tracks.ids(d)
+        faces = face_results(d.faces, tracks.smoothed(frame.source, ids, probs), ids, self.labels)
+        keep_image = keep if keep is not None else frame.kind in ("image", "array")
         return FrameResult(
             source=frame.source,
             frame=frame.index,
-            faces=results,
-            error=p.error,
-            image=frame.image if keep_image and p.error is None else None,
+            faces=faces,
+            error=d.error,
+            image=frame.image if keep_image and d.error is None else None,
             size=frame.size,
             fps=frame.fps,
             time=frame.time,
         )
 
 
-def face_results(
-    faces: list[Face], probs: np.ndarray, tracks: list, names: tuple[str, ...]
-) -> list[FaceResult]:
-    """Typed results of faces (original pixels), their class probabilities and track ids."""
-    return [
-        FaceResult(
-            box=f.box,
-            score=float(f.score),
-            label=names[int(np.argmax(row))],
-            probs={n: float(v) for n, v in zip(names, row, strict=True)},
-            landmarks=f.landmarks,
-            track=t,
-        )
-        for f, row, t in zip(faces, probs, tracks, strict=True)
-    ]
-
-
-def original_faces(p: _Pending) -> list[Face]:
-    """A pending frame's faces in the original image's pixels (a very large JPEG is decoded reduced)."""
-    frame = p.frame
-    k = frame.size[0] / frame.image.shape[1] if frame.ok and frame.size else 1.0
-    return [_to_original(f, k) for f in p.faces]
-
-
-def _to_original(face: Face, k: float) -> Face:
-    """A face detected in a reduced decode, in the original image's pixels."""
-    if k == 1.0:
-        return face
-    box = tuple(round(v * k) for v in face.box)
-    marks = tuple((x * k, y * k) for x, y in face.landmarks) if face.landmarks else None
-    return Face(box, face.score, marks)
-
-
 def _decoded(image) -> tuple[np.ndarray, float]:
     """(RGB array, original width / decoded width): a path may be decoded at a reduced scale."""
     if isinstance(image, str | Path):
-        from ferkit.predict.decode import read_rgb
+        from ferkit.imageio import read_rgb
 
         rgb, size = read_rgb(image)
         return rgb, size[0] / rgb.shape[1]

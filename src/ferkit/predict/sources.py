@@ -15,15 +15,13 @@ a `Frame` with `error` set instead, so one bad file never stops a batch.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ferkit.errors import FerkitError, SourceError
-from ferkit.predict.decode import read_rgb
+from ferkit.errors import SourceError
+from ferkit.imageio import is_pil
 
 VIDEO_EXTS = frozenset(
     {
@@ -115,7 +113,7 @@ def _parse_one(source: object, index: int | None = None) -> list[SourceItem]:
         return [_webcam_item(int(source))]
     if isinstance(source, np.ndarray):
         return [SourceItem("array", f"array{suffix}", source)]
-    if _is_pil(source):
+    if is_pil(source):
         name = getattr(source, "filename", "") or f"pil{suffix}"
         return [SourceItem("array", str(name), source)]
     if isinstance(source, str) and source.strip().isdigit():
@@ -196,237 +194,9 @@ def _display_name(item: object, index: int) -> str:
     return f"{type(item).__name__}[{index}]"
 
 
-def _is_pil(obj: object) -> bool:
-    try:
-        from PIL import Image
-    except ImportError:  # pragma: no cover - Pillow is a dependency
-        return False
-    return isinstance(obj, Image.Image)
-
-
-# ---------------------------------------------------------------------------------------------------- frames
-
-
-def iter_frames(source: object, stride: int = 1, max_frames: int | None = None) -> Iterator[Frame]:
-    """Frames of a source, in order.
-
-    Args:
-        source: Anything `parse_source` accepts.
-        stride: Keep every `stride`-th frame of videos and webcams (frame indices stay the source's own).
-        max_frames: Stop each video / webcam after this many kept frames (None: until it ends).
-
-    Raises:
-        SourceError: A single source that cannot be used, raised before the first frame.
-        ValueError: `stride` or `max_frames` below 1.
-    """
-    if int(stride) < 1:
-        raise ValueError(f"stride must be at least 1, not {stride}")
-    if max_frames is not None and int(max_frames) < 1:
-        raise ValueError(f"max_frames must be at least 1 (or None for all frames), not {max_frames}")
-    items = parse_source(source)
-    strict = len(items) == 1 and not isinstance(source, list | tuple) and not _is_batch(source)
-    if strict and items[0].kind in ("video", "webcam"):
-        opened = open_capture(items[0])  # raises SourceError now, not at the first next()
-        return _capture_frames(items[0], opened, stride, max_frames)
-    return _frames_of(items, stride, max_frames)
-
-
-def _is_batch(source: object) -> bool:
+def is_batch(source: object) -> bool:
+    """Whether a single source names many items (a folder, or a glob that is not an existing path)."""
     if not isinstance(source, str | Path):
         return False
     path = Path(str(source)).expanduser()
     return path.is_dir() or (not path.exists() and any(c in str(source) for c in "*?["))
-
-
-def _frames_of(items: list[SourceItem], stride: int, max_frames: int | None) -> Iterator[Frame]:
-    for item in items:
-        if item.kind == "error":
-            yield Frame(item.name, error=str(item.value), kind="image")
-        elif item.kind in ("video", "webcam"):
-            try:
-                cap = open_capture(item)
-            except SourceError as exc:
-                yield Frame(item.name, error=str(exc), kind=item.kind)
-                continue
-            yield from _capture_frames(item, cap, stride, max_frames)
-        else:
-            yield _still_frame(item)
-
-
-def _still_frame(item: SourceItem) -> Frame:
-    try:
-        if item.kind == "array":
-            rgb = array_to_rgb(item.value)
-            size = (rgb.shape[1], rgb.shape[0])
-        else:
-            rgb, size = read_rgb(item.value)
-            if rgb.size == 0:
-                raise FerkitError(f"{item.name}: zero-size image")
-    except FerkitError as exc:
-        kind = "array" if item.kind == "array" else "image"
-        return Frame(item.name, error=str(exc), kind=kind)
-    return Frame(item.name, 0, rgb, "array" if item.kind == "array" else "image", size)
-
-
-def array_to_rgb(value: object) -> np.ndarray:
-    """A numpy array (RGB convention) or PIL image as RGB uint8 H×W×3.
-
-    Raises:
-        SourceError: Zero-size, or a shape / dtype that is not an image.
-    """
-    if _is_pil(value):
-        from ferkit.imageio import to_rgb
-
-        try:
-            return to_rgb(value)  # a lazily opened file is decoded here
-        except (OSError, SyntaxError, ValueError) as exc:
-            name = getattr(value, "filename", "") or "PIL image"
-            raise SourceError(f"{name}: the image cannot be decoded ({exc})") from None
-    arr = np.asarray(value)
-    if arr.ndim == 3 and arr.shape[2] == 1:
-        arr = arr[:, :, 0]
-    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)):
-        raise SourceError(f"array of shape {arr.shape} is not an image (expected H×W, H×W×3 or H×W×4)")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise SourceError(f"zero-size image ({arr.shape[1]}×{arr.shape[0]} pixels)")
-    arr = _to_uint8(arr)
-    if arr.ndim == 2:
-        return np.repeat(arr[:, :, None], 3, axis=2)
-    if arr.shape[2] == 4:
-        alpha = arr[:, :, 3:4].astype(np.float32) / 255.0
-        return (arr[:, :, :3] * alpha + 255.0 * (1.0 - alpha) + 0.5).astype(np.uint8)
-    return np.ascontiguousarray(arr)
-
-
-def _to_uint8(arr: np.ndarray) -> np.ndarray:
-    if arr.dtype == np.uint8:
-        return arr
-    if arr.dtype == np.bool_:
-        return arr.astype(np.uint8) * 255
-    if arr.dtype == np.uint16:
-        return (arr.astype(np.uint32) * 255 // 65535).astype(np.uint8)
-    if np.issubdtype(arr.dtype, np.floating):
-        if not np.isfinite(arr).all():
-            raise SourceError("array image has NaN or infinite values")
-        top = 1.0 if arr.max() <= 1.0 else 255.0
-        return np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if np.issubdtype(arr.dtype, np.integer):
-        return np.clip(arr, 0, 255).astype(np.uint8)
-    raise SourceError(f"array of dtype {arr.dtype} is not an image")
-
-
-# ---------------------------------------------------------------------------------------------------- video
-
-
-def open_capture(item: SourceItem):
-    """An opened `cv2.VideoCapture` for a video or webcam item.
-
-    Raises:
-        SourceError: The file or camera cannot be opened (OpenCV's own warnings are silenced).
-    """
-    from ferkit._deps import cv2
-
-    cv = cv2()
-    with _quiet_opencv(cv):
-        if item.kind == "webcam":
-            cap = cv.VideoCapture(int(item.value))
-        else:
-            cap = cv.VideoCapture(str(item.value))
-        ok = cap.isOpened()
-    if not ok:
-        cap.release()
-        if item.kind == "webcam":
-            raise SourceError(f"webcam {item.value} cannot be opened (no such camera, or it is in use)")
-        raise SourceError(f"{item.name}: video cannot be opened (not a video OpenCV can decode)")
-    return cap
-
-
-class _quiet_opencv:  # noqa: N801 - used as a context manager
-    def __init__(self, cv) -> None:
-        self.logging = getattr(getattr(cv, "utils", None), "logging", None)
-        self.old = None
-
-    def __enter__(self) -> None:
-        if self.logging is not None:
-            self.old = self.logging.getLogLevel()
-            self.logging.setLogLevel(self.logging.LOG_LEVEL_SILENT)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.logging is not None and self.old is not None:
-            self.logging.setLogLevel(self.old)
-
-
-def _capture_frames(
-    item: SourceItem, cap, stride: int, max_frames: int | None, start: int = 0, end: int | None = None
-) -> Iterator[Frame]:
-    """Frames `start` ≤ index < `end` of an opened capture, every `stride`-th by the video's own index."""
-    from ferkit._deps import cv2
-
-    cv = cv2()
-    fps = float(cap.get(cv.CAP_PROP_FPS) or 0.0)
-    fps = fps if 0.0 < fps < 1000.0 else 30.0  # containers / cameras that do not say: assume 30
-    if start > 0:
-        cap.set(cv.CAP_PROP_POS_FRAMES, start)  # OpenCV seeks to a keyframe and decodes up to `start`
-        if int(round(cap.get(cv.CAP_PROP_POS_FRAMES))) != start:  # a backend that cannot seek exactly
-            cap.set(cv.CAP_PROP_POS_FRAMES, 0)
-            for _ in range(start):
-                if not cap.grab():
-                    break
-    kept, index, clock = 0, start, time.monotonic()
-    try:
-        while (max_frames is None or kept < max_frames) and (end is None or index < end):
-            ok, bgr = cap.read()
-            if not ok or bgr is None:
-                break
-            if index % stride == 0:
-                rgb = cv.cvtColor(bgr, cv.COLOR_BGR2RGB)
-                t = _frame_time(cap, cv, item.kind, index, clock)
-                yield Frame(item.name, index, rgb, item.kind, (rgb.shape[1], rgb.shape[0]), fps, time=t)
-                kept += 1
-            index += 1
-    finally:
-        cap.release()
-    if index == start and start == 0:
-        yield Frame(item.name, 0, None, item.kind, None, fps, error=f"{item.name}: no frame could be decoded")
-
-
-def _frame_time(cap, cv, kind: str, index: int, clock: float) -> float | None:
-    """A video frame's container timestamp; a webcam frame's capture time since the stream started (cameras
-    deliver at their own pace, not at the rate they report)."""
-    if kind == "webcam":
-        return time.monotonic() - clock
-    ms = cap.get(cv.CAP_PROP_POS_MSEC)
-    return ms / 1000.0 if ms >= 0 and (index == 0 or ms > 0) else None
-
-
-def video_frames(
-    path: str | Path, start: int = 0, end: int | None = None, stride: int = 1
-) -> Iterator[Frame]:
-    """Frames `start` ≤ index < `end` of one video file (frame indices are the video's own, so consecutive
-    ranges give exactly the frames of one pass, also with `stride`).
-
-    Raises:
-        SourceError: The video cannot be opened (raised here, before the first frame).
-    """
-    if start < 0 or (end is not None and end < start) or stride < 1:
-        raise ValueError(f"bad frame range [{start}, {end}) or stride {stride}")
-    item = SourceItem("video", str(path), Path(path))
-    return _capture_frames(item, open_capture(item), stride, None, start, end)
-
-
-def video_info(path: str | Path) -> tuple[int, float]:
-    """(frame count, frames per second) of a video as its container states them (the count may be an estimate;
-    0 when it does not say).
-
-    Raises:
-        SourceError: The video cannot be opened.
-    """
-    from ferkit._deps import cv2
-
-    cv = cv2()
-    cap = open_capture(SourceItem("video", str(path), Path(path)))
-    try:
-        count, fps = int(cap.get(cv.CAP_PROP_FRAME_COUNT) or 0), float(cap.get(cv.CAP_PROP_FPS) or 0.0)
-    finally:
-        cap.release()
-    return max(count, 0), fps if 0.0 < fps < 1000.0 else 30.0

@@ -1,5 +1,5 @@
-"""Face tracks across video frames: the same person keeps the same id while on screen, through short detector misses,
-and (optionally) their class probabilities are smoothed over time.
+"""Face tracks across video frames: the same person keeps the same id while on screen, through short detector misses.
+The tracker sees boxes only; smoothing a track's probabilities over time is `ferkit.predict.smooth`.
 
 Each track remembers its last box and its velocity. In a new frame every track's box is moved by its velocity over
 the frames since it was last seen, and detections are assigned to tracks by the Hungarian method
@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ferkit.errors import FerkitError
+from ferkit.predict.detected import DetectedFrame
+from ferkit.predict.smooth import Smoother
 
 Box = tuple[int, int, int, int]
 DEFAULT_GAP_S = 0.5  # seconds a track survives without a detection
@@ -29,7 +31,6 @@ DEFAULT_GAP_S = 0.5  # seconds a track survives without a detection
 class _Track:
     id: int
     box: Box
-    probs: np.ndarray
     last: int  # frame index it was last seen in
     velocity: tuple[float, float] = (0.0, 0.0)  # centre motion in pixels per frame
 
@@ -45,64 +46,50 @@ def gap_frames(fps: float | None, seconds: float = DEFAULT_GAP_S) -> int:
 
 
 class Tracker:
-    """Numbers the faces of one video across frames, with optional exponential smoothing of their probabilities.
+    """Numbers the faces of one video across frames from their boxes alone.
 
     Args:
-        alpha: Weight of the past in [0, 1) when smoothing the probabilities; 0 turns smoothing off (the faces
-            are still tracked).
         max_gap: Frames a track survives without a detection (see `gap_frames`).
         min_iou: Overlap with the predicted box that always allows a match.
         max_centre: Centre distance, in face sizes, that allows a match without overlap (fast motion).
     """
 
-    def __init__(self, alpha: float = 0.0, max_gap: int = 15, min_iou: float = 0.2, max_centre: float = 1.0):
-        if not 0.0 <= alpha < 1.0:
-            raise FerkitError(f"smoothing alpha must be in [0, 1), got {alpha}")
+    def __init__(self, max_gap: int = 15, min_iou: float = 0.2, max_centre: float = 1.0):
         if max_gap < 1:
             raise FerkitError(f"a track must survive at least 1 missed frame, got max_gap={max_gap}")
-        self.alpha, self.max_gap = float(alpha), int(max_gap)
+        self.max_gap = int(max_gap)
         self.min_iou, self.max_centre = float(min_iou), float(max_centre)
         self._tracks: list[_Track] = []
         self._next_id = 1
-        self._frame: int | None = (
-            None  # the last frame seen, and the smallest step between frames (the stride)
-        )
-        self._step: int | None = None
+        self._frame: int | None = None  # the last frame seen
+        self._step: int | None = None  # the smallest step between frames seen (the stride)
 
-    def update(self, frame: int, boxes: list[Box], probs: np.ndarray) -> tuple[list[int], np.ndarray]:
-        """Assign this frame's faces to tracks.
+    def update(self, frame: int, boxes: list[Box]) -> list[int]:
+        """The track id of each face of this frame (ids count from 1 and are never reused).
 
         Args:
             frame: The frame's index in the video (frames skipped by a stride count as passed time).
             boxes: Face boxes (x, y, w, h) of the frame.
-            probs: N×C probabilities of those faces.
-
-        Returns:
-            (track id of each face, N×C probabilities, smoothed when alpha > 0).
         """
         if self._frame is not None and frame > self._frame:
-            self._step = min(
-                self._step or frame - self._frame, frame - self._frame
-            )  # the stride frames come at
+            self._step = min(self._step or frame - self._frame, frame - self._frame)
         self._frame = frame
         step = self._step or 1
         self._tracks = [
             t for t in self._tracks if frame - t.last - step <= self.max_gap
         ]  # missed frames ≤ gap
         match = self._assign(frame, boxes)
-        out = np.array(probs, dtype=np.float32, copy=True)
         ids = []
         for bi, box in enumerate(boxes):
             track = match.get(bi)
             if track is None:
-                track = _Track(self._next_id, tuple(box), out[bi].copy(), frame)
+                track = _Track(self._next_id, tuple(box), frame)
                 self._next_id += 1
                 self._tracks.append(track)
             else:
-                out[bi] = self.alpha * track.probs + (1.0 - self.alpha) * out[bi]
-                _move(track, tuple(box), frame, out[bi])
+                _move(track, tuple(box), frame)
             ids.append(track.id)
-        return ids, out
+        return ids
 
     def _assign(self, frame: int, boxes: list[Box]) -> dict[int, _Track]:
         """{detection index: track} by minimum total cost over the allowed pairs."""
@@ -130,10 +117,45 @@ class Tracker:
         return (1.0 - overlap) + dist
 
 
-def _move(track: _Track, box: Box, frame: int, probs: np.ndarray) -> None:
-    """A matched track takes the new box, a blend of its old and newly measured velocity, and the probabilities."""
+def _move(track: _Track, box: Box, frame: int) -> None:
+    """A matched track takes the new box and a blend of its old and newly measured velocity."""
     dt = max(1, frame - track.last)
     (ox, oy, ow, oh), (x, y, w, h) = track.box, box
     measured = ((x + w / 2 - ox - ow / 2) / dt, (y + h / 2 - oy - oh / 2) / dt)
     track.velocity = tuple(0.5 * v + 0.5 * m for v, m in zip(track.velocity, measured, strict=True))
-    track.box, track.last, track.probs = box, frame, probs.copy()
+    track.box, track.last = box, frame
+
+
+class VideoTracks:
+    """The tracks of the videos and webcams in one stream of frames: a `Tracker` per source, made at its first
+    frame, and, with `smooth` > 0, a `Smoother` per source. Still images and failed frames get no track.
+
+    Args:
+        smooth: Smoothing alpha (see `ferkit.predict.smooth.Smoother`); 0 leaves probabilities as they are.
+        gap_s: Seconds a track survives without a detection (`gap_frames` at each video's frame rate).
+    """
+
+    def __init__(self, smooth: float = 0.0, gap_s: float = DEFAULT_GAP_S) -> None:
+        Smoother(smooth)  # checks alpha
+        self.smooth, self.gap_s = float(smooth), float(gap_s)
+        self._trackers: dict[str, Tracker] = {}
+        self._smoothers: dict[str, Smoother] = {}
+
+    def ids(self, detected: DetectedFrame) -> list[int | None]:
+        """Track ids of a detected frame's faces (None for each face of a still image or a failed frame)."""
+        frame = detected.frame
+        if not detected.tracked:
+            return [None] * len(detected.faces)
+        tracker = self._trackers.get(frame.source)
+        if tracker is None:
+            tracker = self._trackers[frame.source] = Tracker(gap_frames(frame.fps, self.gap_s))
+        return tracker.update(frame.index, [f.box for f in detected.faces])
+
+    def smoothed(self, source: str, ids: list[int | None], probs: np.ndarray) -> np.ndarray:
+        """One frame's probabilities smoothed along their tracks; as they are without tracks or smoothing."""
+        if not self.smooth or not ids or ids[0] is None:
+            return probs
+        smoother = self._smoothers.get(source)
+        if smoother is None:
+            smoother = self._smoothers[source] = Smoother(self.smooth)
+        return smoother.update(ids, probs)

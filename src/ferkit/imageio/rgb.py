@@ -1,6 +1,6 @@
-"""Decoding one still image for recognition: any mode, EXIF orientation, and very large JPEGs.
+"""Decoding one still image to RGB for recognition: any mode, EXIF orientation, and very large JPEGs.
 
-Images over `ferkit.imageio.MAX_PIXELS` (64 megapixels) are refused — except JPEGs, which are decoded at a
+Images over `MAX_PIXELS` (64 megapixels) are refused — except JPEGs, which are decoded at a
 reduced scale (1/2, 1/4 or 1/8, through Pillow's `Image.draft`, so the full-size pixels never exist in memory)
 until they fit. A 100-megapixel phone photo therefore works, and face boxes are still reported in the file's
 own pixels. Pillow refuses any image over 2 × `Image.MAX_IMAGE_PIXELS` (~179 megapixels) at open time, and
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ferkit.imageio import MAX_PIXELS, ImageReadError, open_image, to_rgb
+from ferkit.imageio.convert import to_rgb
+from ferkit.imageio.files import MAX_PIXELS, ImageReadError, open_image
 
 
 def read_rgb(

@@ -1,4 +1,5 @@
-"""Robust image decoding shared by the data layer and recognition: any mode, EXIF orientation, size limits."""
+"""Opening image files with Pillow: any format Pillow reads, EXIF orientation, a size limit against decompression
+bombs, and messages that name the file."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ferkit.errors import DataError
+from ferkit.imageio.convert import to_gray
 
 IMAGE_EXTS = frozenset(
     {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pnm"}
@@ -82,34 +84,6 @@ def open_image(
         raise ImageReadError(f"{path}: image too large (decompression bomb refused)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageReadError(f"{path}: corrupt or truncated image ({exc})") from None
-
-
-def to_gray(im: Image.Image) -> np.ndarray:
-    """Any Pillow image (L, RGB, RGBA, P, CMYK, I;16, I, F, LA, 1) as a uint8 H×W grayscale array."""
-    mode = im.mode
-    if mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        arr = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if mode.startswith("I;16") else max(float(arr.max()), 1.0)
-        if mode == "I" and arr.max() <= 255:
-            top = 255.0
-        return np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
-        im = im.convert("RGBA")
-        bg = Image.new("RGBA", im.size, (255, 255, 255, 255))
-        im = Image.alpha_composite(bg, im)
-    if im.mode != "L":
-        im = im.convert("RGB").convert("L")
-    return np.asarray(im, dtype=np.uint8)
-
-
-def to_rgb(im: Image.Image) -> np.ndarray:
-    """Any Pillow image as a uint8 H×W×3 RGB array (alpha composited on white, 16-bit scaled)."""
-    if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        g = to_gray(im)
-        return np.repeat(g[:, :, None], 3, axis=2)
-    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
-        im = Image.alpha_composite(Image.new("RGBA", im.size, (255, 255, 255, 255)), im.convert("RGBA"))
-    return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
 
 def read_gray(path: Path | str, size: int | None) -> tuple[np.ndarray, tuple[int, int], str]:
