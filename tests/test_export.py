@@ -55,11 +55,14 @@ def test_metadata_round_trip(tmp_path):
 def test_load_onnx_gives_the_same_results_as_the_checkpoint(tmp_path):
     ckpt = tiny_checkpoint(tmp_path / "tiny.safetensors", name="seed_keras_cnn")
     onnx_path = export_onnx(ckpt, tmp_path / "tiny.onnx")
-    assert isinstance(load_backend(onnx_path), OnnxBackend)
+    assert isinstance(load_backend(onnx_path, backend="onnxruntime"), OnnxBackend)
     a = ferkit.load(ckpt).predict(astronaut())[0].faces[0]
-    b = ferkit.load(onnx_path).predict(astronaut())[0].faces[0]
+    b = ferkit.load(load_backend(onnx_path, backend="onnxruntime")).predict(astronaut())[0].faces[0]
     assert a.box == b.box and a.label == b.label
     assert max(abs(a.probs[k] - b.probs[k]) for k in a.probs) <= 1e-4
+    # auto: ONNX Runtime, or a faster runtime whose probabilities agree (OpenVINO may compute in bf16)
+    c = ferkit.load(onnx_path).predict(astronaut())[0].faces[0]
+    assert a.box == c.box and max(abs(a.probs[k] - c.probs[k]) for k in a.probs) <= 0.03
     assert OnnxBackend.load(onnx_path).meta["model_name"] == "seed_keras_cnn"
 
 

@@ -9,14 +9,20 @@ from ferkit.errors import FerkitError
 
 
 class MissingDependencyError(FerkitError, ImportError):
-    """An optional dependency (OpenCV, yuface, onnxruntime) is not installed.
+    """An optional dependency (OpenCV, yuface, onnxruntime, openvino) is not installed.
 
     Also an ImportError, so `except ImportError` around optional features keeps working.
     """
 
 
-_EXTRA = {"cv2": "faces", "yuface": "faces", "onnxruntime": "onnx", "onnx": "onnx"}
-_PIP = {"cv2": "opencv-python-headless", "yuface": "yuface", "onnxruntime": "onnxruntime", "onnx": "onnx"}
+_EXTRA = {"cv2": "faces", "yuface": "faces", "onnxruntime": "onnx", "onnx": "onnx", "openvino": "openvino"}
+_PIP = {
+    "cv2": "opencv-python-headless",
+    "yuface": "yuface",
+    "onnxruntime": "onnxruntime",
+    "onnx": "onnx",
+    "openvino": "openvino",
+}
 
 
 def require(module: str, what: str) -> ModuleType:

@@ -1,5 +1,5 @@
-"""Inference backends with one interface (`Backend.logits(uint8 crops, tta)`): PyTorch and ONNX Runtime, and the
-one resolver (`load_backend`) that turns any model argument into one."""
+"""Inference backends with one interface (`Backend.logits(uint8 crops, tta)`): PyTorch, ONNX Runtime and OpenVINO
+(the `openvino` extra), and the one resolver (`load_backend`) that turns any model argument into one."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The backend interface: face crops (uint8) in, logits out — the same for PyTorch and ONNX Runtime."""
+"""The backend interface: face crops (uint8) in, logits out — the same for PyTorch, ONNX Runtime and OpenVINO —
+and the one batch loop (`BatchedBackend.logits`) all three share: each only says how it runs one network input."""
 
 from __future__ import annotations
 
@@ -27,6 +28,30 @@ class Backend(Protocol):
     def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
         """float32 N×C logits of uint8 face crops N×H×W (any H, W: resized to the model's image size)."""
         ...
+
+
+class BatchedBackend:
+    """The batch loop of every backend: crops → TTA views → `_forward` per view → logits averaged over the views.
+
+    A subclass sets `name` and `data_config` and implements `_forward` (one normalised N×C×H×W batch → N×classes
+    float logits as a numpy array).
+    """
+
+    name: str
+    data_config: DataConfig
+
+    def _forward(self, x: torch.Tensor) -> np.ndarray:
+        raise NotImplementedError
+
+    def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
+        """float32 N×C logits of uint8 face crops N×H×W (resized to the model's size), averaged over TTA views."""
+        check_batch_size(batch_size)
+        n = len(images)
+        out = np.zeros((n, len(self.data_config.labels)), np.float32)
+        for i in range(0, n, batch_size):
+            views = tta_views(images[i : i + batch_size], self.data_config, tta)
+            out[i : i + batch_size] = sum(self._forward(v) for v in views) / len(views)
+        return finite(out, self.name)
 
 
 def check_tta(tta: str) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.backends.base import check_batch_size, finite, tta_views
+from ferkit.backends.base import BatchedBackend
 from ferkit.errors import ModelError
 from ferkit.models.data_config import DataConfig
 
@@ -39,7 +39,7 @@ def read_onnx_meta(props: dict[str, str], path: str | Path) -> tuple[DataConfig,
         raise ModelError(f"{path}: ferkit metadata is malformed ({exc})") from None
 
 
-class OnnxBackend:
+class OnnxBackend(BatchedBackend):
     """Runs an exported model with ONNX Runtime on CPU.
 
     Args:
@@ -48,6 +48,8 @@ class OnnxBackend:
         meta: The metadata stored in the file.
         name: Display name.
     """
+
+    runtime = "onnxruntime"
 
     def __init__(
         self, session, data_config: DataConfig, meta: dict | None = None, name: str = "onnx"
@@ -112,16 +114,13 @@ class OnnxBackend:
                 f"({', '.join(self.data_config.labels.names)})"
             )
 
-    def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
-        """float32 N×C logits of uint8 face crops N×H×W (resized to the model's size), averaged over TTA views."""
-        check_batch_size(batch_size)
-        n = len(images)
-        out = np.zeros((n, len(self.data_config.labels)), np.float32)
-        for i in range(0, n, batch_size):
-            views = tta_views(images[i : i + batch_size], self.data_config, tta)
-            acc = sum(self.session.run([self._output], {self._input: v.numpy()})[0] for v in views)
-            out[i : i + batch_size] = acc / len(views)
-        return finite(out, self.name)
+    def __repr__(self) -> str:
+        return (
+            f"OnnxBackend({self.name!r}, runtime='onnxruntime', providers={self.session.get_providers()[:1]})"
+        )
+
+    def _forward(self, x) -> np.ndarray:
+        return self.session.run([self._output], {self._input: x.numpy()})[0]
 
 
 def _providers(ort, device: str) -> list:

@@ -7,11 +7,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ferkit.backends.base import check_batch_size, finite, tta_views
+from ferkit.backends.base import BatchedBackend
 
 
-class TorchBackend:
+class TorchBackend(BatchedBackend):
     """Runs a `FerNet` on CPU (or a given device) in inference mode."""
+
+    runtime = "torch"
 
     def __init__(
         self, model: torch.nn.Module, device: str | torch.device = "cpu", name: str | None = None
@@ -30,13 +32,9 @@ class TorchBackend:
         p = Path(str(path_or_name))
         return cls(model, device, name=p.stem if p.suffix else str(path_or_name))
 
+    def __repr__(self) -> str:
+        return f"TorchBackend({self.name!r}, device={str(self.device)!r})"
+
     @torch.inference_mode()
-    def logits(self, images: np.ndarray, tta: str = "none", batch_size: int = 256) -> np.ndarray:
-        check_batch_size(batch_size)
-        n = len(images)
-        out = np.zeros((n, len(self.data_config.labels)), np.float32)
-        for i in range(0, n, batch_size):
-            views = tta_views(images[i : i + batch_size], self.data_config, tta)
-            acc = sum(self.model(v.to(self.device)).float() for v in views) / len(views)
-            out[i : i + batch_size] = acc.cpu().numpy()
-        return finite(out, self.name)
+    def _forward(self, x: torch.Tensor) -> np.ndarray:
+        return self.model(x.to(self.device)).float().cpu().numpy()

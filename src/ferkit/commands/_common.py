@@ -35,6 +35,33 @@ def add_device(p, threads: bool = True) -> None:
     )
 
 
+def add_backend(p) -> None:
+    """--backend: which runtime runs the model (auto: the fastest installed one that agrees with ONNX Runtime)."""
+    from ferkit.backends.resolve import BACKENDS
+
+    p.add_argument(
+        "--backend",
+        default="auto",
+        choices=BACKENDS,
+        help="runtime of the emotion model: auto (default: for an ONNX file, the fastest installed runtime whose "
+        "results agree with ONNX Runtime's, measured once per file and machine), torch (checkpoints), "
+        "onnxruntime or openvino (ONNX files; openvino needs `pip install 'ferkit[openvino]'`)",
+    )
+
+
+def forced_backend(args, model):
+    """`model`, or where `--backend` forces a runtime, the backend loaded on it (the model argument for
+    `ferkit.load` and `evaluate`)."""
+    backend = getattr(args, "backend", "auto")
+    if backend in (None, "auto"):
+        return model
+    from ferkit.backends import load_backend
+
+    return load_backend(
+        model, getattr(args, "device", "cpu"), getattr(args, "threads", None), backend=backend
+    )
+
+
 def add_recognizer(p) -> None:
     """The model and detector options of `predict` and `batch` (`recognizer_kwargs` reads them back)."""
     from ferkit.constants import TTA_MODES
@@ -57,4 +84,7 @@ def recognizer_kwargs(args, *extra: str) -> dict:
     """`ferkit.load` keyword arguments from `add_recognizer`'s options, `add_device`'s and the `extra` ones
     (options left unset keep the library's defaults)."""
     names = ("model", "detector", "device", "threads", "min_face", "max_side", "tta", *extra)
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    kwargs = {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+    if getattr(args, "backend", "auto") not in (None, "auto"):
+        kwargs["model"] = forced_backend(args, kwargs.get("model"))
+    return kwargs

@@ -8,7 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from ferkit.commands._common import add_device
+from ferkit.commands._common import add_backend, add_device, forced_backend
 from ferkit.constants import TTA_MODES
 from ferkit.errors import FerkitError
 
@@ -33,6 +33,7 @@ def register(sub) -> None:
     p.add_argument("--report", metavar="DIR", help="write figures, metrics.json and report.html")
     p.add_argument("--quiet", action="store_true", help="print only the summary")
     add_device(p)
+    add_backend(p)
     p.set_defaults(func=_run)
 
 
@@ -41,7 +42,7 @@ def _run(args) -> int:
     from ferkit.evaluate.tables import format_eval
 
     result = evaluate(
-        args.model,
+        forced_backend(args, args.model),
         args.data,
         split=args.split,
         tta=args.tta,

@@ -23,6 +23,10 @@ def _models(args: argparse.Namespace) -> int:
 
     infos = [model_info(name) for name in list_models()]
     print(json.dumps(infos, indent=1) if args.json else format_model_table(infos))
+    if not args.json:
+        from ferkit.backends.report import shipped_backends_table
+
+        print(f"\n{shipped_backends_table()}")
     return 0
 
 

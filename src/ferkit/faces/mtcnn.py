@@ -1,5 +1,6 @@
 """`mtcnn`: the MTCNN cascade (P-Net, R-Net, O-Net) on ONNX Runtime — boxes, scores and five landmarks on every
-platform and Python version ONNX Runtime and OpenCV have wheels for.
+platform and Python version ONNX Runtime and OpenCV have wheels for. Where OpenVINO is installed too, the networks
+run on it when a short side-by-side on this machine finds it faster with the same faces (`mtcnn_runtime`).
 
 The three networks ship inside ferkit (`faces/mtcnn_onnx/`, 2 MB): the MIT-licensed weights of the `mtcnn` package
 (Zhang et al. 2016, converted from the authors' Caffe models) as ONNX files from the MIT-licensed
@@ -11,7 +12,6 @@ The networks were trained on transposed images (the original is MATLAB code), so
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -20,29 +20,13 @@ from ferkit._deps import cv2
 from ferkit.faces._registry import register_detector
 from ferkit.faces.base import Detector
 from ferkit.faces.face import Face
+from ferkit.faces.mtcnn_runtime import Run, best_runtime, runner
 
 WEIGHTS = Path(__file__).resolve().parent / "mtcnn_onnx"
 # P-Net, R-Net; O-Net's is the detector's threshold. The paper's P-Net 0.6 sends ~330 candidates of a 640×480 group
 # photo to R-Net; 0.8 sends ~half, with the same faces found on ../shared/data/wild (benchmarks/RESULTS.md).
 STAGE_THRESHOLDS = (0.8, 0.7)
 SCALE_FACTOR = 0.709  # image pyramid step (the paper's)
-
-
-@functools.cache
-def _session(name: str, threads: int):
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    opts.enable_mem_pattern = False  # input shapes change every call (pyramid sizes, candidate counts)
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")  # no busy-waiting on a shared CPU
-    return ort.InferenceSession(str(WEIGHTS / f"{name}.onnx"), opts, providers=["CPUExecutionProvider"])
-
-
-def _run(name: str, threads: int, x: np.ndarray) -> list[np.ndarray]:
-    sess = _session(name, threads)
-    return sess.run(None, {sess.get_inputs()[0].name: x})
 
 
 def _normalise(rgb: np.ndarray) -> np.ndarray:
@@ -112,7 +96,7 @@ def _scales(h: int, w: int, min_face: int) -> list[float]:
     return scales
 
 
-def _stage1(rgb: np.ndarray, scales: list[float], threads: int) -> np.ndarray:
+def _stage1(rgb: np.ndarray, scales: list[float], run: Run) -> np.ndarray:
     """P-Net over the image pyramid: candidate boxes (x1, y1, x2, y2, score, 4 offsets)."""
     h, w = rgb.shape[:2]
     found, level = [], rgb
@@ -121,7 +105,7 @@ def _stage1(rgb: np.ndarray, scales: list[float], threads: int) -> np.ndarray:
         # each level from the one above it: area averaging over a smaller source, ~4x less work per level
         level = cv2().resize(level, size, interpolation=cv2().INTER_AREA)
         x = _normalise(level)[None].transpose(0, 2, 1, 3)
-        reg, prob = (o[0].transpose(1, 0, 2) for o in _run("pnet", threads, np.ascontiguousarray(x)))
+        reg, prob = (o[0].transpose(1, 0, 2) for o in run("pnet", np.ascontiguousarray(x)))
         ys, xs = np.nonzero(prob[:, :, 1] >= STAGE_THRESHOLDS[0])
         if not len(ys):
             continue
@@ -136,11 +120,11 @@ def _stage1(rgb: np.ndarray, scales: list[float], threads: int) -> np.ndarray:
     return _square(_regress(boxes, boxes[:, 5:9], plus_one=False))
 
 
-def _refine(rgb: np.ndarray, boxes: np.ndarray, threads: int) -> np.ndarray:
+def _refine(rgb: np.ndarray, boxes: np.ndarray, run: Run) -> np.ndarray:
     """R-Net: keep the candidates it accepts, moved by its offsets, made square."""
     if not len(boxes):
         return boxes
-    reg, prob = _run("rnet", threads, np.ascontiguousarray(_crops(rgb, boxes, 24)))
+    reg, prob = run("rnet", np.ascontiguousarray(_crops(rgb, boxes, 24)))
     keep = prob[:, 1] > STAGE_THRESHOLDS[1]
     boxes = np.hstack([boxes[keep, :4], prob[keep, 1:2]])
     reg = reg[keep]
@@ -148,11 +132,11 @@ def _refine(rgb: np.ndarray, boxes: np.ndarray, threads: int) -> np.ndarray:
     return _square(_regress(boxes[pick], reg[pick], plus_one=True))
 
 
-def _output(rgb: np.ndarray, boxes: np.ndarray, threshold: float, threads: int) -> list[Face]:
+def _output(rgb: np.ndarray, boxes: np.ndarray, threshold: float, run: Run) -> list[Face]:
     """O-Net: final boxes, scores and landmarks."""
     if not len(boxes):
         return []
-    reg, marks, prob = _run("onet", threads, np.ascontiguousarray(_crops(rgb, boxes, 48)))
+    reg, marks, prob = run("onet", np.ascontiguousarray(_crops(rgb, boxes, 48)))
     keep = prob[:, 1] > threshold
     boxes, reg, marks = np.hstack([boxes[keep, :4], prob[keep, 1:2]]), reg[keep], marks[keep]
     w = boxes[:, 2] - boxes[:, 0] + 1
@@ -197,7 +181,8 @@ class MtcnnDetector(Detector):
             size up.
         threshold: Minimum O-Net score; None is 0.9.
         max_side: Longest side detection runs at; None is 960.
-        threads: ONNX Runtime threads per network (they do not busy-wait, so a shared machine is not slowed).
+        threads: Threads per network (ONNX Runtime's do not busy-wait, so a shared machine is not slowed).
+        runtime: "onnxruntime" or "openvino"; None: the faster here where OpenVINO is installed (measured once).
     """
 
     default_threshold = 0.9
@@ -206,14 +191,21 @@ class MtcnnDetector(Detector):
     smallest_face = 24
 
     def __init__(
-        self, min_face: int = 0, threshold: float | None = None, max_side: int | None = None, threads: int = 2
+        self,
+        min_face: int = 0,
+        threshold: float | None = None,
+        max_side: int | None = None,
+        threads: int = 2,
+        runtime: str | None = None,
     ) -> None:
         super().__init__(min_face=min_face, threshold=threshold, max_side=max_side)
         self.threads = int(threads)
+        self.runtime = runtime
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
         h, w = rgb.shape[:2]
         scales = _scales(h, w, self.smallest_face)
-        boxes = _stage1(rgb, scales, self.threads)
-        boxes = _refine(rgb, boxes, self.threads)
-        return _output(rgb, boxes, min(self.threshold, 0.7), self.threads)
+        run = runner(self.runtime or best_runtime(WEIGHTS, self.threads), WEIGHTS, self.threads)
+        boxes = _stage1(rgb, scales, run)
+        boxes = _refine(rgb, boxes, run)
+        return _output(rgb, boxes, min(self.threshold, 0.7), run)

@@ -20,9 +20,8 @@ from torch import nn
 from ferkit._atomic import atomic_path
 from ferkit.errors import ModelError, first_line
 from ferkit.labels import LabelSpace
-from ferkit.models._registry import create_model, list_models
+from ferkit.models._registry import create_model
 from ferkit.models.data_config import DataConfig
-from ferkit.weights import shipped_file
 
 FORMAT_VERSION = 1
 META_KEY = "ferkit"
@@ -112,19 +111,11 @@ def save_safetensors(tensors: dict[str, torch.Tensor], path: Path, header: dict[
 
 
 def _resolve(path_or_name: str | os.PathLike) -> Path:
-    """An existing checkpoint file: the path itself, or a shipped `ferkit/weights/<name>.safetensors`."""
-    path = Path(path_or_name)
-    if path.is_file():
-        return path
-    shipped = shipped_file(path_or_name)
-    if shipped is not None:
-        return shipped
-    hint = ""
-    if isinstance(path_or_name, str) and path_or_name in list_models():
-        hint = (
-            f"; {path_or_name!r} is a model name without shipped weights (create_model builds it untrained)"
-        )
-    raise ModelError(f"checkpoint {path} does not exist{hint}")
+    """An existing checkpoint file: the path itself, or a shipped `<name>.safetensors` (the model resolver's one
+    name-to-file rule, asked for PyTorch weights only)."""
+    from ferkit.backends.resolve import resolve_model_path
+
+    return resolve_model_path(path_or_name, suffixes=(".safetensors",))
 
 
 def read_checkpoint_meta(path: str | os.PathLike) -> dict:
