@@ -2,10 +2,13 @@
 detection recall / false boxes on the hand-boxed faces of ../shared/data/wild/training.xml.
 
     python -m benchmarks.recognition [--model default] [--only speed,detectors,video,tracking,recall] [--seconds 3]
-                                     [--threads N] [--fer-python PATH] [--no-record]
+                                     [--threads N] [--backend torch,onnxruntime,openvino,auto]
+                                     [--video-detectors yunet,mtcnn] [--quick] [--fer-python PATH] [--no-record]
 
 - emotion step: `backend.logits` on uint8 face crops (preprocessing included, detection excluded), faces/s at
-  batch 1 and batch 64, for the PyTorch checkpoint and its ONNX export (ONNX Runtime, CPU).
+  batch 1 and batch 64, for the PyTorch checkpoint and, per ONNX runtime in --backend (ONNX Runtime, OpenVINO),
+  its float ONNX export and the shipped int8 file; `auto` is what `ferkit.load(model)` picks on this machine.
+- `--quick`: a smoke run (0.3 s per speed figure, 12-frame videos, 2 detector calls), nothing recorded.
 - detector latency: median ms per `Detector.detect` call on a group photo (wild/2007_007763.jpg, else the
   astronaut) resized to 320×240, 640×480 and 1280×720 (detectors shrink images over their working size of
   960 px first; that resize is included).
@@ -91,16 +94,14 @@ def _photo() -> np.ndarray:
     return skimage.data.astronaut()
 
 
-def bench_detectors(detectors: list[str], repeats: int) -> str:
+def bench_detectors(detectors: list[str], repeats: int, threads: int | None = None) -> str:
     import cv2
-
-    from ferkit.faces import get_detector
 
     photo = _photo()
     head = " | ".join(f"{w}×{h} (ms)" for w, h in SIZES)
     rows = [f"| detector | {head} |", "|---|" + "---|" * len(SIZES)]
     for name in detectors:
-        det = get_detector(name)
+        det = make_detector(name, threads)
         cells = []
         for size in SIZES:
             img = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
@@ -132,13 +133,25 @@ def make_video(path: Path, faces: int, frames: int = 90) -> Path:
     return path
 
 
-def bench_video(backends: dict, folder: Path, frames: int = 90) -> str:
+def make_detector(spec: str, threads: int | None):
+    """A detector from "name" or "mtcnn@RUNTIME" (MTCNN's networks forced onto onnxruntime or openvino)."""
+    from ferkit.faces import get_detector
+
+    name, _, runtime = spec.partition("@")
+    if name == "mtcnn":
+        from ferkit.faces.mtcnn import MtcnnDetector
+
+        return MtcnnDetector(threads=threads or 2, runtime=runtime or None)
+    return get_detector(name)
+
+
+def bench_video(backends: dict, folder: Path, frames: int = 90, detectors=("",), threads=None) -> str:
     from ferkit.predict import Recognizer
 
     rows = ["| backend | detector | 1 face (FPS) | 3 faces (FPS) |", "|---|---|---|---|"]
     videos = {n: make_video(folder / f"faces{n}.avi", n, frames) for n in (1, 3)}
-    for name, backend in backends.items():
-        rec = Recognizer(backend)
+    for (name, backend), spec in ((b, d) for b in backends.items() for d in detectors):
+        rec = Recognizer(backend, make_detector(spec, threads) if spec else None)
         cells = []
         for video in videos.values():
             list(rec.stream(video, max_frames=5))  # warm-up
@@ -147,16 +160,36 @@ def bench_video(backends: dict, folder: Path, frames: int = 90) -> str:
             fps = len(results) / (time.perf_counter() - t)
             found = sum(len(r.faces) for r in results) / max(len(results), 1)
             cells.append(f"{fps:.1f} ({found:.2f} faces/frame found)")
-        rows.append(f"| {name} | {rec.detector.name} | {' | '.join(cells)} |")
+        rows.append(f"| {name} | {spec or rec.detector.name} | {' | '.join(cells)} |")
     return "\n".join(rows)
+
+
+def emotion_backends(model, spec: str, runtimes: list[str], tmp: Path, threads: int | None) -> dict:
+    """{label: backend}: torch, then per ONNX runtime its float export and the shipped int8 file, then `auto`."""
+    from ferkit.backends import TorchBackend, load_backend
+    from ferkit.backends.choose import installed_runtimes
+    from ferkit.backends.resolve import weights_dir
+    from ferkit.export import export_onnx
+
+    backends = {"torch": TorchBackend(model)} if "torch" in runtimes else {}
+    files = {"float ONNX": export_onnx(model, tmp / "model.onnx")}
+    if (weights_dir() / f"{spec}.int8.onnx").is_file():
+        files["int8 (shipped)"] = weights_dir() / f"{spec}.int8.onnx"
+    for runtime in (r for r in ("onnxruntime", "openvino") if r in runtimes and r in installed_runtimes()):
+        for what, path in files.items():
+            backends[f"{runtime}, {what}"] = load_backend(path, "cpu", threads, backend=runtime)
+    if "auto" in runtimes:
+        auto = load_backend(spec, "cpu", threads)
+        backends[f"auto: {auto.name} on {auto.runtime}"] = auto
+    return backends
 
 
 def bench_tracking(backend, folder: Path, frames: int = 90) -> str:
     """What tracking and the per-person summary cost per frame of the 3-face video: their own time (measured
     inside the run) as a share of the frame time, and the FPS of runs without and with `--summary`."""
+    from ferkit.people.summary import Summarizer
     from ferkit.predict import Recognizer
     from ferkit.predict import track as track_mod
-    from ferkit.predict.summary import Summarizer
 
     video = make_video(folder / "faces3.avi", 3, frames)
     rec = Recognizer(backend)
@@ -287,52 +320,80 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=3.0, help="time per speed measurement")
     p.add_argument("--repeats", type=int, default=20, help="detector calls per size")
     p.add_argument("--frames", type=int, default=90, help="frames of each generated video")
-    p.add_argument("--threads", type=int, help="torch threads (default: torch's own)")
+    p.add_argument(
+        "--threads", type=int, help="threads of torch, ONNX Runtime, OpenVINO and MTCNN (default: all)"
+    )
+    p.add_argument(
+        "--backend",
+        default="torch,onnxruntime,openvino,auto",
+        help="comma-separated emotion backends to time: torch, onnxruntime, openvino, auto (ferkit.load's pick)",
+    )
+    p.add_argument(
+        "--video-detectors",
+        default="yunet,mtcnn",
+        help="detectors of the video section; mtcnn@onnxruntime / mtcnn@openvino force MTCNN's runtime",
+    )
+    p.add_argument("--quick", action="store_true", help="smoke run: short timings, small videos, no record")
     p.add_argument("--fer-python", help="python of a venv with the `fer` package (recall section)")
     p.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
     args = p.parse_args()
+    if args.quick:
+        args.seconds, args.frames, args.repeats, args.no_record = 0.3, 12, 2, True
     import torch
 
-    from ferkit.backends import TorchBackend
-    from ferkit.backends.onnx_backend import OnnxBackend
-    from ferkit.backends.resolve import weights_dir
-    from ferkit.export import export_onnx
     from ferkit.faces import default_detector, list_detectors
 
     if args.threads:
         torch.set_num_threads(args.threads)
     only = set(args.only.split(","))
     detectors = [d for d in list_detectors(available_only=True) if d != "none"]
+    if "mtcnn" in detectors and "openvino" in args.backend:
+        detectors += ["mtcnn@onnxruntime", "mtcnn@openvino"]
     model, described = _model(args.model)
     tmp = Path(tempfile.mkdtemp(prefix="ferkit-bench-"))
-    backends = {"torch": TorchBackend(model)}
-    if only & {"speed", "video", "tracking"}:
-        backends["onnx"] = OnnxBackend.load(export_onnx(model, tmp / "model.onnx"))
-        int8 = weights_dir() / f"{args.model}.int8.onnx"
-        if int8.is_file():  # what ferkit.load(name) runs where ONNX Runtime is installed
-            backends["onnx int8 (shipped)"] = OnnxBackend.load(int8)
+    runtimes = args.backend.split(",")
+    backends = emotion_backends(model, args.model, runtimes, tmp, args.threads) if only - {"recall"} else {}
     out = print if args.no_record else record
-    note = f"model: {described}; torch threads: {torch.get_num_threads()}"
+    note = f"model: {described}; threads: {args.threads or 'all'} (torch {torch.get_num_threads()}); {_cpu()}"
     if "speed" in only:
         out(
             f"Recognition: emotion step (faces/s), {args.model}",
             f"{note}\n\n{bench_speed(backends, args.seconds)}",
         )
     if "detectors" in only:
-        out("Recognition: detector latency", bench_detectors(detectors, args.repeats))
+        out("Recognition: detector latency", bench_detectors(detectors, args.repeats, args.threads))
     if "video" in only:
+        video = {k: b for k, b in backends.items() if k.startswith(("auto", "torch")) or "int8" in k}
         out(
             f"Recognition: end-to-end video FPS (640×480), {args.model}",
-            f"{note}\n\n{bench_video(backends, tmp, args.frames)}",
+            f"{note}\n\n{bench_video(video, tmp, args.frames, args.video_detectors.split(','), args.threads)}",
         )
     if "tracking" in only:
-        name = "onnx int8 (shipped)" if "onnx int8 (shipped)" in backends else "torch"
+        name = next((k for k in backends if k.startswith("auto")), next(iter(backends)))
         out(
             f"Recognition: cost of tracking and the per-person summary (640×480, 3 faces), {args.model}",
             f"{note}; backend {name}, detector {default_detector()}\n\n{bench_tracking(backends[name], tmp, args.frames)}",
         )
     if "recall" in only and (WILD / "training.xml").is_file():
-        out("Recognition: detection recall on wild/training.xml", bench_recall(detectors, args.fer_python))
+        out(
+            "Recognition: detection recall on wild/training.xml",
+            bench_recall([d for d in detectors if "@" not in d], args.fer_python),
+        )
+
+
+def _cpu() -> str:
+    """The CPU's model name and which of AMX, AVX-512 BF16 and VNNI it has (the units OpenVINO can use)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "CPU: unknown"
+    field = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in info if ":" in ln}
+    flags = field.get("flags", "").split()
+    units = {"AMX": "amx_tile", "AVX-512 BF16": "avx512_bf16", "VNNI": "avx512_vnni"}
+    have = [u for u, flag in units.items() if flag in flags]
+    return f"CPU: {field.get('model name', 'unknown')} ({', '.join(have) or 'none of AMX, BF16, VNNI'}" + (
+        ")" if "amx_tile" in flags else "; no AMX)"
+    )
 
 
 if __name__ == "__main__":
