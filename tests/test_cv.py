@@ -18,6 +18,7 @@ from ferkit.data.dataset import build_dataset
 from ferkit.errors import DataError
 from ferkit.evaluate import cross_validate, make_folds
 from ferkit.evaluate.cv import use_groups
+from ferkit.evaluate.tables import format_cv
 from ferkit.labels import CKPLUS7, FER7
 from ferkit.models import create_model, read_checkpoint_meta, save_checkpoint
 
@@ -98,6 +99,22 @@ def test_ckplus_is_always_grouped():
         use_groups(plain, "subject")
     with pytest.raises(DataError, match="grouping"):
         use_groups(plain, "person")
+
+
+def test_ckplus_random_split_only_on_request_and_marked_leaky(tmp_path):
+    ck = _grouped(6, 2, CKPLUS7, "ckplus")
+    with pytest.raises(DataError, match="--allow-subject-leak"):
+        use_groups(ck, "none")
+    assert not use_groups(ck, "none", allow_subject_leak=True)
+    with pytest.raises(DataError, match="only goes with --group none"):
+        use_groups(ck, "subject", allow_subject_leak=True)
+    cfg = load_config(None, FAST)
+    with pytest.warns(UserWarning, match="both sides"):
+        res = cross_validate(cfg, ck, folds=2, group="none", run_dir=tmp_path / "cv", allow_subject_leak=True)
+    assert res.subject_leak and not res.grouped
+    assert json.loads((tmp_path / "cv" / "cv.json").read_text())["subject_leak"] is True
+    assert all(f.test_groups == 0 for f in res.folds)  # groups dropped: hold-out and folds split images
+    assert "LEAKY" in format_cv(res)
 
 
 def test_cross_validate_tiny_grouped(tmp_path, monkeypatch):

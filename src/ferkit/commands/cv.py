@@ -13,6 +13,12 @@ def register(sub) -> None:
     p.add_argument("--data", required=True, help="dataset path")
     p.add_argument("--folds", type=int, default=10, help="number of folds K (default 10)")
     p.add_argument("--group", default="auto", choices=("auto", "subject", "none"), help="fold grouping")
+    p.add_argument(
+        "--allow-subject-leak",
+        action="store_true",
+        help="with --group none on CK+: split images at random as some published work did (leaky; the result "
+        "is marked)",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the fold assignment")
     p.add_argument("--init-from", metavar="CKPT", help="fine-tune from a checkpoint in every fold")
     p.add_argument(
@@ -46,6 +52,7 @@ def _run(args) -> int:
         tta=args.tta,
         exist_ok=args.exist_ok,
         resume=args.resume,
+        allow_subject_leak=args.allow_subject_leak,
     )
     print(format_cv(result))
     if args.json:

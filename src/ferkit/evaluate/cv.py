@@ -72,6 +72,7 @@ class CVResult:
     run_dir: str
     tta: str = "none"
     members: tuple[str, ...] = ()
+    subject_leak: bool = False
 
     def _vals(self, key: str) -> np.ndarray:
         return np.array([getattr(f, key) for f in self.folds], np.float64)
@@ -123,6 +124,7 @@ class CVResult:
             "run_dir": self.run_dir,
             "tta": self.tta,
             "members": list(self.members),
+            "subject_leak": self.subject_leak,
             "seconds": float(self._vals("seconds").sum()),
         }
 
@@ -158,22 +160,25 @@ def make_folds(
     return folds
 
 
-def use_groups(ds: FerDataset, group: str) -> bool:
+def use_groups(ds: FerDataset, group: str, allow_subject_leak: bool = False) -> bool:
     """Whether folds are grouped: `auto` when the data has groups, `subject` requires them, `none` never.
 
     Raises:
         DataError: unknown mode; `subject` without groups; `none` on CK+ (frames of one subject are
-            near-identical, so ungrouped folds leak).
+            near-identical, so ungrouped folds leak) unless `allow_subject_leak`.
     """
     if group not in GROUP_MODES:
         raise DataError(f"unknown grouping {group!r}; choose one of {', '.join(GROUP_MODES)}")
     if group == "none":
-        if ds.format == "ckplus":
+        if ds.format == "ckplus" and not allow_subject_leak:
             raise DataError(
                 "CK+ is always cross-validated by subject: frames of one person are near-identical, so "
-                "ungrouped folds put the same face on both sides; use --group subject (or auto)"
+                "ungrouped folds put the same face on both sides; use --group subject (or auto). To reproduce "
+                "a random-split figure anyway, add --allow-subject-leak (the result is marked leaky)"
             )
         return False
+    if allow_subject_leak:
+        raise DataError("--allow-subject-leak only goes with --group none")
     if group == "subject" and ds.groups is None:
         raise DataError(f"{ds.root}: this {ds.format} dataset has no subject groups; use --group none")
     return ds.groups is not None
@@ -197,6 +202,7 @@ def cross_validate(
     tta: str = "none",
     exist_ok: bool = False,
     resume: bool = False,
+    allow_subject_leak: bool = False,
 ) -> CVResult:
     """Cross-validate a training recipe: one trainer run per fold, its best checkpoint scored on the test fold.
 
@@ -215,6 +221,10 @@ def cross_validate(
             `resume` that was scored with another TTA is scored again from its best checkpoint, not retrained.
         exist_ok: start over in existing fold directories.
         resume: reuse finished folds (their `fold.json`) and resume interrupted fold runs.
+        allow_subject_leak: with group `none` on data with subjects (CK+), split images at random as some
+            published work did: frames of one person land in training, validation and test folds alike, so
+            the figure measures recall of seen faces. Only to show what such a figure is worth; marked in the
+            result (`subject_leak`).
     """
     from ferkit.backends.base import check_tta
 
@@ -222,7 +232,13 @@ def cross_validate(
     opts = {"label_mode": cfg.data.label_mode} if cfg.data.label_mode else {}
     ds = data if isinstance(data, FerDataset) else load_dataset(data, cfg.data.format, quiet=quiet, **opts)
     pool = cv_pool(ds, cfg)
-    grouped = use_groups(pool, group)
+    grouped = use_groups(pool, group, allow_subject_leak)
+    leak = not grouped and pool.groups is not None
+    if leak:
+        warnings.warn(
+            f"{pool.root}: folds ignore subjects: frames of one person are on both sides", stacklevel=2
+        )
+        pool = replace(pool, groups=None)  # the validation hold-out is random too
     splits = make_folds(pool.labels, pool.groups if grouped else None, folds, seed)
     cfg = replace(cfg, data=replace(cfg.data, val_split=None))
     cv = _CV(cfg, pool, Path(run_dir or f"runs/cv_{cfg.name}"), init_from, tta, quiet, exist_ok, resume)
@@ -239,6 +255,7 @@ def cross_validate(
         seed=seed,
         run_dir=str(cv.root),
         tta=tta,
+        subject_leak=leak,
     )
     (cv.root / "cv.json").write_text(json.dumps(result.to_dict(), indent=2))
     return result

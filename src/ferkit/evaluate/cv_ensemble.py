@@ -155,4 +155,5 @@ def _result(runs: dict[str, dict], tests: list[FerDataset], probs: list, tta: st
         run_dir=first_dir if single else "",
         tta=tta,
         members=() if single else tuple(runs),
+        subject_leak=bool(first.get("subject_leak", False)),
     )

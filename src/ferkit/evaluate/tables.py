@@ -79,6 +79,11 @@ def format_cv(cv) -> str:
         rows,
         title=f"{len(cv.folds)}-fold cross-validation of {cv.config} ({cv.model}) on {cv.data}, "
         f"{'grouped by subject' if cv.grouped else 'not grouped'}"
+        + (
+            " (LEAKY: frames of one subject on both sides of a fold)"
+            if getattr(cv, "subject_leak", False)
+            else ""
+        )
         + (f", init from {cv.init_from}" if cv.init_from else "")
         + (f", TTA {cv.tta}" if cv.tta != "none" else "")
         + (f"; ensemble (mean probabilities) of {', '.join(cv.members)}" if cv.members else ""),
