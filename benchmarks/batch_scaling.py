@@ -137,6 +137,7 @@ def main() -> None:
     args = ap.parse_args()
     import ferkit
     from ferkit.predict.run import run_predict
+    from ferkit.predict.sinks import CsvWriter
 
     tmp = Path(tempfile.mkdtemp(prefix="ferkit-batch-"))
     images = make_images(tmp / "images", args.images, args.photos)
@@ -153,7 +154,7 @@ def main() -> None:
     one = make_images(tmp / "one", 1)
     rec = ferkit.load(args.model)
     t = time.perf_counter()
-    run_predict(images, rec, csv_path=tmp / "predict.csv", print_fn=None)
+    run_predict(images, rec, [CsvWriter(tmp / "predict.csv")])
     predict_s = time.perf_counter() - t
     fixed_s, _ = timed_batch(one, tmp / "out1", 1, 1.0, args.model)
     rows = [f"| `ferkit predict` (one process) | — | {predict_s:.1f} | {args.images / predict_s:.1f} | — |"]

@@ -33,7 +33,7 @@ def measure(name: str, calls: int, warmup: int) -> dict:
     import numpy as np
 
     from ferkit.faces import get_detector
-    from ferkit.predict.decode import read_rgb
+    from ferkit.imageio import read_rgb
 
     rgb = read_rgb(PHOTO)[0]
     if name == "yuface-wrapper":

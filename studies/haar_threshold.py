@@ -14,7 +14,7 @@ import argparse
 from pathlib import Path
 
 from ferkit.faces import get_detector, iou
-from ferkit.predict.decode import read_rgb
+from ferkit.imageio import read_rgb
 
 WILD = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "wild"
 

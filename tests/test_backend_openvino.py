@@ -208,6 +208,17 @@ def test_a_shipped_name_forced_to_torch_opens_its_pytorch_weights():
     assert load_backend_path("default", backend="torch").name == "default.safetensors"
 
 
+def test_ferkit_load_forces_a_backend_and_says_which():
+    import ferkit
+
+    if not (WEIGHTS_DIR / "default.safetensors").is_file():
+        pytest.skip("no default model shipped")
+    rec = ferkit.load(threads=1, backend="torch", detector="none")
+    assert "runtime='torch'" in repr(rec) and rec.backend.runtime == "torch"
+    with pytest.raises(FerkitError, match="not one of"):
+        ferkit.load(backend="tensorflow", detector="none")
+
+
 def test_the_checkpoint_reader_uses_the_resolver_rule(tmp_path, monkeypatch):
     """One name-to-file rule: a shipped name found by the resolver is what load_model opens."""
     import ferkit.backends.resolve as resolve

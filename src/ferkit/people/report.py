@@ -6,11 +6,14 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ferkit.people.summary import Summarizer, TrackSummary
-from ferkit.predict.results import FrameResult
+
+if TYPE_CHECKING:  # ferkit.predict imports this package back (its sinks write these files)
+    from ferkit.predict.results import FrameResult
 
 THUMB_HEIGHT = 160  # pixels of a report snapshot
 

@@ -13,11 +13,14 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ferkit._names import text_name
-from ferkit.predict.results import FrameResult
+
+if TYPE_CHECKING:  # ferkit.predict imports this package back (its sinks write these files)
+    from ferkit.predict.results import FrameResult
 
 
 @dataclass(frozen=True)

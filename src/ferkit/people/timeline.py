@@ -7,8 +7,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ferkit.predict.draw import colour
-
 MAX_PANELS = 24
 
 
@@ -23,6 +21,8 @@ def timeline_figure(
         title: Shown above the first panel.
     """
     from matplotlib.figure import Figure
+
+    from ferkit.predict.draw import colour  # here: ferkit.predict imports this package back
 
     if len(series) > MAX_PANELS:  # the people on screen longest; a crowd would make an unreadable, huge image
         keep = sorted(series, key=lambda t: -len(series[t][0]))[:MAX_PANELS]

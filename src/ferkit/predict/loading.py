@@ -12,6 +12,7 @@ def load(
     *,
     device: str = "cpu",
     threads: int | None = None,
+    backend: str = "auto",
     **kwargs,
 ):
     """A ready `Recognizer`: the shipped default model and the default face detector unless told otherwise.
@@ -27,6 +28,8 @@ def load(
         device: "cpu", "cuda", "cuda:N" or "mps": PyTorch's device for checkpoints, ONNX Runtime's CUDA provider
             for .onnx files. A shipped name on "cpu" may run its int8 ONNX file; on a GPU, its PyTorch weights.
         threads: CPU threads inference may use (None: the libraries' defaults, one per core).
+        backend: "auto" (an ONNX file on the CPU runs on the fastest installed runtime that agrees with ONNX
+            Runtime, measured once per file and machine), or "torch", "onnxruntime", "openvino" to force one.
         **kwargs: `Recognizer` options: margin, min_face, max_side, smooth, track_gap, tta, batch_size,
             require_face.
 
@@ -38,4 +41,4 @@ def load(
     """
     from ferkit.predict.recognizer import Recognizer
 
-    return Recognizer(load_backend(model, device, threads), detector, **kwargs)
+    return Recognizer(load_backend(model, device, threads, backend), detector, **kwargs)

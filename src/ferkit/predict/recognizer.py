@@ -85,7 +85,7 @@ class Recognizer:
 
     def __repr__(self) -> str:
         return (
-            f"Recognizer(model={self.backend.name!r}, detector={self.detector.name!r}, margin={self.margin}, "
+            f"Recognizer(model={self.backend.name!r}, runtime={getattr(self.backend, 'runtime', '?')!r}, detector={self.detector.name!r}, margin={self.margin}, "
             f"smooth={self.smooth})"
         )
 
