@@ -16,7 +16,8 @@ import numpy as np
 from ferkit.config import load_config
 from ferkit.data import FerDataset, load_dataset
 from ferkit.errors import DataError
-from ferkit.evaluate.cv import CVResult, FoldResult, cv_pool, make_folds, rescored
+from ferkit.evaluate.cv_folds import cv_pool, make_folds
+from ferkit.evaluate.cv_results import CVResult, FoldResult, rescored
 
 FOLD_KEYS = ("k", "grouped", "seed", "labels")
 
