@@ -138,7 +138,21 @@ def prior_adjustment(model, meta: dict, tau: float, data: str) -> dict | None:
     return {"tau": tau, "prior": {n: round(float(p), 5) for n, p in zip(names, prior, strict=True)}}
 
 
-def main() -> None:
+KEPT_META = ("train_data", "train_n", "val_split", "val_n", "select_metric", "config", "epoch", "metrics")
+EVAL_KEYS = (
+    "n",
+    "accuracy",
+    "balanced_accuracy",
+    "macro_f1",
+    "top2_accuracy",
+    "ece",
+    "labels",
+    "per_class",
+    "confusion_matrix",
+)
+
+
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser()
     ap.add_argument("run", type=Path)
     ap.add_argument("--name", default="default")
@@ -172,48 +186,40 @@ def main() -> None:
         help="fold logit adjustment by the run's training prior into the classifier (logits - tau * log prior; "
         "ferkit.train.prior), tau chosen on the validation sets (studies/prior_adjustment.py)",
     )
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def lineage(args: argparse.Namespace) -> dict | None:
+    """The training stages RUN was fine-tuned from: the parent's, then each --stage (oldest first)."""
     earlier = parent_stage(json.loads(args.parent_metrics.read_text())) if args.parent_metrics else None
     for stage in args.stage:
         earlier = run_stage(stage, args.device_note, earlier)
-    torch.set_num_threads(2)
-    from ferkit.backends import TorchBackend
-    from ferkit.data import load_dataset
-    from ferkit.evaluate import evaluate
-    from ferkit.evaluate.plots import confusion_png
-    from ferkit.models import load_model, model_info, save_checkpoint
+    return earlier
 
-    spec = DATASETS[args.dataset]
-    fer = load_dataset(args.data or spec["data"])
-    split = spec["split"]
-    model32 = load_model(args.run / "best.safetensors")
-    meta = dict(model32.checkpoint_meta)
-    adjustment = prior_adjustment(model32, meta, args.prior_tau, str(args.data or spec["data"]))
+
+def write_weights(args: argparse.Namespace, spec: dict, model32, meta: dict, adjustment: dict | None) -> Path:
+    """The fp16 weights in src/ferkit/weights/<name>.safetensors, with the run's metadata that a user needs."""
+    from ferkit.models import save_checkpoint
+
     WEIGHTS.mkdir(parents=True, exist_ok=True)
     out = WEIGHTS / f"{args.name}.safetensors"
-    keep = {
-        k: meta[k]
-        for k in (
-            "train_data",
-            "train_n",
-            "val_split",
-            "val_n",
-            "select_metric",
-            "config",
-            "epoch",
-            "metrics",
-        )
-        if k in meta
-    }
+    keep = {k: meta[k] for k in KEPT_META if k in meta}
     keep["train_data"] = args.train_data_note or spec["train_data"]
     if adjustment:
         keep["prior_adjustment"] = adjustment
     save_checkpoint(out, model32, {**keep, "shipped_name": args.name}, dtype=torch.float16)
-    model16 = load_model(out)
+    return out
+
+
+def measure_accuracy(model32, model16, name: str, fer, split: str, ckplus: str) -> tuple:
+    """(fp32 result, {tta: fp16 result}, CK+ result); refuses fp16 weights that change the accuracy."""
+    from ferkit.backends import TorchBackend
+    from ferkit.evaluate import evaluate
+
     r32 = evaluate(TorchBackend(model32), fer, split=split)
     runs = {
         t: evaluate(
-            TorchBackend(model16, name=args.name),
+            TorchBackend(model16, name=name),
             fer,
             split=split,
             tta=t,
@@ -225,8 +231,14 @@ def main() -> None:
         raise SystemExit(
             f"fp16 changes accuracy: {r32.metrics.accuracy:.4f} vs {runs['none'].metrics.accuracy:.4f}"
         )
-    ck = evaluate(TorchBackend(model16, name=args.name), args.ckplus)
-    backend = TorchBackend(model16, name=args.name)
+    return r32, runs, evaluate(TorchBackend(model16, name=name), ckplus)
+
+
+def measure_speed(model16, name: str, out: Path) -> dict:
+    """Faces/s at batch 1 and 64 with PyTorch and, when installed, ONNX Runtime on an export of `out`."""
+    from ferkit.backends import TorchBackend
+
+    backend = TorchBackend(model16, name=name)
     speed = {
         "torch_batch1_faces_per_s": faces_per_second(backend, 1),
         "torch_batch64_faces_per_s": faces_per_second(backend, 64),
@@ -235,7 +247,7 @@ def main() -> None:
         from ferkit.backends.onnx_backend import OnnxBackend
         from ferkit.export import export_onnx
 
-        onnx_path = Path("/tmp") / f"ferkit-{args.name}.onnx"
+        onnx_path = Path("/tmp") / f"ferkit-{name}.onnx"
         export_onnx(out, onnx_path)
         ob = OnnxBackend.load(onnx_path)
         speed.update(
@@ -246,45 +258,48 @@ def main() -> None:
         )
     except ImportError as exc:
         speed["onnx_note"] = f"ONNX not measured: {exc}"
+    return speed
+
+
+def reference_prediction(out: Path) -> dict:
+    """The shipped file's prediction for the bundled astronaut photo, through `ferkit.load`."""
     import ferkit
 
     ref = ferkit.load(str(out)).predict(str(ROOT / "src/ferkit/samples/astronaut.jpg"))[0].faces[0]
-    reference = {
+    return {
         "source": "samples/astronaut.jpg",
         "box": list(ref.box),
         "label": ref.label,
         "probs": {k: round(float(v), 6) for k, v in ref.probs.items()},
     }
+
+
+def metrics_json(args, spec: dict, model16, meta: dict, measured: dict, extra: dict) -> dict:
+    """<name>.metrics.json: the architecture, every figure measured here, the training and how it was made.
+
+    `measured` holds the evaluations (`r32`, `runs`, `ck`) and `speed`; `extra` the weights file (`out`), the
+    prior `adjustment`, the `reference` prediction and the `earlier` training stages.
+    """
+    from ferkit.models import model_info
+
+    r32, runs, ck = measured["r32"], measured["runs"], measured["ck"]
+    adjustment, earlier = extra["adjustment"], extra["earlier"]
     info = model_info(model16.model_name)
     base = runs["none"].to_dict()
-    metrics = {
+    fp32_key = "publictest_fp32_accuracy" if args.dataset == "fer2013" else "eval_fp32_accuracy"
+    return {
         "name": args.name,
         "architecture": model16.model_name,
         "params": info["params"],
         "mflops": info["mflops"],
-        "weights_file": out.name,
+        "weights_file": extra["out"].name,
         "weights_dtype": "float16",
         "selection": {
             "split": spec["selection"],
             "rule": f"best epoch by {meta.get('select_metric', 'val_acc')}",
         },
-        spec["key"]: {
-            k: base[k]
-            for k in (
-                "n",
-                "accuracy",
-                "balanced_accuracy",
-                "macro_f1",
-                "top2_accuracy",
-                "ece",
-                "labels",
-                "per_class",
-                "confusion_matrix",
-            )
-        },
-        (
-            "publictest_fp32_accuracy" if args.dataset == "fer2013" else "eval_fp32_accuracy"
-        ): r32.metrics.accuracy,
+        spec["key"]: {k: base[k] for k in EVAL_KEYS},
+        fp32_key: r32.metrics.accuracy,
         **({"dataset": card_data(spec, args.train_data_note)} if spec["card"] else {}),
         "tta": {
             t: {"accuracy": runs[t].metrics.accuracy, "macro_f1": runs[t].metrics.macro_f1} for t in runs
@@ -293,7 +308,7 @@ def main() -> None:
         "ckplus48_cross_dataset": {
             k: ck.to_dict()[k] for k in ("n", "accuracy", "macro_f1", "left_out", "labels")
         },
-        "speed_cpu": speed,
+        "speed_cpu": measured["speed"],
         **({"prior_adjustment": adjustment} if adjustment else {}),
         "training": {
             **training_summary(*best_epoch_row(args.run)),
@@ -301,10 +316,31 @@ def main() -> None:
             "config": meta.get("config"),
             **({"init_from": earlier} if earlier else {}),
         },
-        "reference_prediction": reference,
+        "reference_prediction": extra["reference"],
         "measured_on": machine(),
         "command": "python " + " ".join(sys.argv),
     }
+
+
+def main() -> None:
+    args = parse_args()
+    earlier = lineage(args)
+    torch.set_num_threads(2)
+    from ferkit.data import load_dataset
+    from ferkit.evaluate.plots import confusion_png
+    from ferkit.models import load_model
+
+    spec = DATASETS[args.dataset]
+    fer = load_dataset(args.data or spec["data"])
+    model32 = load_model(args.run / "best.safetensors")
+    meta = dict(model32.checkpoint_meta)
+    adjustment = prior_adjustment(model32, meta, args.prior_tau, str(args.data or spec["data"]))
+    out = write_weights(args, spec, model32, meta, adjustment)
+    model16 = load_model(out)
+    r32, runs, ck = measure_accuracy(model32, model16, args.name, fer, spec["split"], args.ckplus)
+    measured = {"r32": r32, "runs": runs, "ck": ck, "speed": measure_speed(model16, args.name, out)}
+    extra = {"out": out, "adjustment": adjustment, "reference": reference_prediction(out), "earlier": earlier}
+    metrics = metrics_json(args, spec, model16, meta, measured, extra)
     (WEIGHTS / f"{args.name}.metrics.json").write_text(json.dumps(metrics, indent=2))
     confusion_png(runs["none"].metrics, WEIGHTS / f"{args.name}_confusion.png")
     from release.card import write_model_card
