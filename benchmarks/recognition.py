@@ -22,26 +22,22 @@ detection recall / false boxes on the hand-boxed faces of ../shared/data/wild/tr
   see docs/REFERENCES) on the same photos and record its recall beside ours.
 When the model has no weights yet (no shipped default), an untrained vgg_fer_gap is timed instead (speed does
 not depend on the weights); the table says so.
+
+The sections live in `recognition_speed` (emotion step), `recognition_detectors` (latency, recall) and
+`recognition_video` (video FPS, tracking); this module parses the options and records the tables.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import numpy as np
-
+from benchmarks.recognition_detectors import WILD, bench_detectors, bench_recall
+from benchmarks.recognition_speed import bench_speed, emotion_backends
+from benchmarks.recognition_video import bench_tracking, bench_video
 from benchmarks.record import record
-
-WILD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "wild"
-SIZES = ((320, 240), (640, 480), (1280, 720))
 
 
 def _model(spec: str):
@@ -62,258 +58,7 @@ def _model(spec: str):
         return create_model("vgg_fer_gap").eval(), "vgg_fer_gap, untrained (no weights)"
 
 
-def _rate(fn, items: int, seconds: float) -> float:
-    fn()  # warm-up
-    n, t0 = 0, time.perf_counter()
-    while time.perf_counter() - t0 < seconds:
-        fn()
-        n += 1
-    return n * items / (time.perf_counter() - t0)
-
-
-def bench_speed(backends: dict, seconds: float) -> str:
-    rows = ["| backend | batch 1 (faces/s) | batch 64 (faces/s) |", "|---|---|---|"]
-    for name, backend in backends.items():
-        s = backend.data_config.image_size
-        rates = []
-        for batch in (1, 64):
-            crops = np.random.default_rng(0).integers(0, 256, (batch, s, s), dtype=np.uint8)
-            rates.append(_rate(lambda c=crops, b=backend: b.logits(c), batch, seconds))
-        rows.append(f"| {name} | {rates[0]:,.0f} | {rates[1]:,.0f} |")
-    return "\n".join(rows)
-
-
-def _photo() -> np.ndarray:
-    from ferkit.imageio import open_image, to_rgb
-
-    path = WILD / "2007_007763.jpg"
-    if path.is_file():
-        return to_rgb(open_image(path))
-    import skimage.data
-
-    return skimage.data.astronaut()
-
-
-def bench_detectors(detectors: list[str], repeats: int, threads: int | None = None) -> str:
-    import cv2
-
-    photo = _photo()
-    head = " | ".join(f"{w}×{h} (ms)" for w, h in SIZES)
-    rows = [f"| detector | {head} |", "|---|" + "---|" * len(SIZES)]
-    for name in detectors:
-        det = make_detector(name, threads)
-        cells = []
-        for size in SIZES:
-            img = cv2.resize(photo, size, interpolation=cv2.INTER_AREA)
-            det.detect(img)
-            times = []
-            for _ in range(repeats):
-                t = time.perf_counter()
-                det.detect(img)
-                times.append(time.perf_counter() - t)
-            cells.append(f"{1000 * statistics.median(times):.1f}")
-        rows.append(f"| {name} | {' | '.join(cells)} |")
-    return "\n".join(rows)
-
-
-def make_video(path: Path, faces: int, frames: int = 90) -> Path:
-    """A 640×480 MJPG video at 30 FPS with `faces` copies of the astronaut's face drifting sideways."""
-    import cv2
-    import skimage.data
-
-    face = cv2.resize(skimage.data.astronaut()[40:300, 130:320], (84, 115), interpolation=cv2.INTER_AREA)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30.0, (640, 480))
-    for i in range(frames):
-        frame = np.full((480, 640, 3), 100, np.uint8)
-        for k in range(faces):
-            x, y = 40 + 200 * k + (i % 30), 150 + 40 * (k % 2)
-            frame[y : y + 115, x : x + 84] = face
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
-
-
-def make_detector(spec: str, threads: int | None):
-    """A detector from "name" or "mtcnn@RUNTIME" (MTCNN's networks forced onto onnxruntime or openvino)."""
-    from ferkit.faces import get_detector
-
-    name, _, runtime = spec.partition("@")
-    if name == "mtcnn":
-        from ferkit.faces.mtcnn import MtcnnDetector
-
-        return MtcnnDetector(threads=threads or 2, runtime=runtime or None)
-    return get_detector(name)
-
-
-def bench_video(backends: dict, folder: Path, frames: int = 90, detectors=("",), threads=None) -> str:
-    from ferkit.predict import Recognizer
-
-    rows = ["| backend | detector | 1 face (FPS) | 3 faces (FPS) |", "|---|---|---|---|"]
-    videos = {n: make_video(folder / f"faces{n}.avi", n, frames) for n in (1, 3)}
-    for (name, backend), spec in ((b, d) for b in backends.items() for d in detectors):
-        rec = Recognizer(backend, make_detector(spec, threads) if spec else None)
-        cells = []
-        for video in videos.values():
-            list(rec.stream(video, max_frames=5))  # warm-up
-            t = time.perf_counter()
-            results = list(rec.stream(video, keep_images=False))
-            fps = len(results) / (time.perf_counter() - t)
-            found = sum(len(r.faces) for r in results) / max(len(results), 1)
-            cells.append(f"{fps:.1f} ({found:.2f} faces/frame found)")
-        rows.append(f"| {name} | {spec or rec.detector.name} | {' | '.join(cells)} |")
-    return "\n".join(rows)
-
-
-def emotion_backends(model, spec: str, runtimes: list[str], tmp: Path, threads: int | None) -> dict:
-    """{label: backend}: torch, then per ONNX runtime its float export and the shipped int8 file, then `auto`."""
-    from ferkit.backends import TorchBackend, load_backend
-    from ferkit.backends.choose import installed_runtimes
-    from ferkit.backends.resolve import weights_dir
-    from ferkit.export import export_onnx
-
-    backends = {"torch": TorchBackend(model)} if "torch" in runtimes else {}
-    files = {"float ONNX": export_onnx(model, tmp / "model.onnx")}
-    if (weights_dir() / f"{spec}.int8.onnx").is_file():
-        files["int8 (shipped)"] = weights_dir() / f"{spec}.int8.onnx"
-    for runtime in (r for r in ("onnxruntime", "openvino") if r in runtimes and r in installed_runtimes()):
-        for what, path in files.items():
-            backends[f"{runtime}, {what}"] = load_backend(path, "cpu", threads, backend=runtime)
-    if "auto" in runtimes:
-        auto = load_backend(spec, "cpu", threads)
-        backends[f"auto: {auto.name} on {auto.runtime}"] = auto
-    return backends
-
-
-def bench_tracking(backend, folder: Path, frames: int = 90) -> str:
-    """What tracking and the per-person summary cost per frame of the 3-face video: their own time (measured
-    inside the run) as a share of the frame time, and the FPS of runs without and with `--summary`."""
-    from ferkit.people.summary import Summarizer
-    from ferkit.predict import Recognizer
-    from ferkit.predict import track as track_mod
-
-    video = make_video(folder / "faces3.avi", 3, frames)
-    rec = Recognizer(backend)
-    list(rec.stream(video, max_frames=5))  # warm-up
-    spent = {"track": 0.0, "summary": 0.0}
-    real = track_mod.Tracker.update
-
-    def timed(self, *a, **kw):
-        t = time.perf_counter()
-        out = real(self, *a, **kw)
-        spent["track"] += time.perf_counter() - t
-        return out
-
-    track_mod.Tracker.update = timed
-    try:
-        t = time.perf_counter()
-        results = list(rec.stream(video, keep_images=False))
-        plain = time.perf_counter() - t
-        acc, t = Summarizer(), time.perf_counter()
-        for r in rec.stream(video, keep_images=False):
-            t0 = time.perf_counter()
-            acc.add(r)
-            spent["summary"] += time.perf_counter() - t0
-        with_summary = time.perf_counter() - t
-        t0 = time.perf_counter()
-        acc.summaries()
-        spent["summary"] += time.perf_counter() - t0
-    finally:
-        track_mod.Tracker.update = real
-    n, frame_ms = len(results), 1000 * plain / len(results)
-    track_ms, summary_ms = 1000 * spent["track"] / (2 * n), 1000 * spent["summary"] / n
-    return (
-        "| frames | faces/frame | frame time (ms) | tracking (ms/frame) | summary (ms/frame) | FPS, no summary | "
-        "FPS, with summary |\n|---|---|---|---|---|---|---|\n"
-        f"| {n} | {sum(len(r.faces) for r in results) / n:.2f} | {frame_ms:.1f} | {track_ms:.3f} "
-        f"({100 * track_ms / frame_ms:.2f} %) | {summary_ms:.3f} ({100 * summary_ms / frame_ms:.2f} %) | "
-        f"{n / plain:.1f} | {n / with_summary:.1f} |"
-    )
-
-
-def boxed_photos() -> dict[str, list[tuple[int, int, int, int]]]:
-    """{file name: [(x, y, w, h), ...]} from wild/training.xml."""
-    root = ET.parse(WILD / "training.xml").getroot()
-    return {
-        img.get("file"): [
-            tuple(int(b.get(k)) for k in ("left", "top", "width", "height")) for b in img.iter("box")
-        ]
-        for img in root.iter("image")
-    }
-
-
-def match(truth: list, found: list) -> tuple[int, int]:
-    """(hand boxes found, false boxes): greedy one-to-one matching, IoU ≥ 0.5 or centre in the box."""
-    from ferkit.faces import iou
-
-    def hit(t, f):
-        cx, cy = f[0] + f[2] / 2, f[1] + f[3] / 2
-        inside = t[0] <= cx <= t[0] + t[2] and t[1] <= cy <= t[1] + t[3]
-        return iou(t, f) >= 0.5 or inside
-
-    pairs = sorted(
-        ((iou(t, f), ti, fi) for ti, t in enumerate(truth) for fi, f in enumerate(found)), reverse=True
-    )
-    used_t, used_f = set(), set()
-    for _, ti, fi in pairs:
-        if ti not in used_t and fi not in used_f and hit(truth[ti], found[fi]):
-            used_t.add(ti)
-            used_f.add(fi)
-    return len(used_t), len(found) - len(used_f)
-
-
-def bench_recall(detectors: list[str], fer_python: str | None) -> str:
-    from ferkit.faces import get_detector
-    from ferkit.imageio import open_image, to_rgb
-
-    photos = boxed_photos()
-    total = sum(len(b) for b in photos.values())
-    rows = [
-        "| detector | faces found | recall | boxes | false boxes | false-box rate |",
-        "|---|---|---|---|---|---|",
-    ]
-    results: dict[str, dict] = {}
-    for name in detectors:
-        det = get_detector(name)
-        per = {p: [f.box for f in det.detect(to_rgb(open_image(WILD / p)))] for p in photos}
-        results[name] = per
-    if fer_python:
-        results["fer (PyPI)"] = _fer_boxes(fer_python, list(photos))
-    for name, per in results.items():
-        found = sum(match(photos[p], per[p])[0] for p in photos)
-        false = sum(match(photos[p], per[p])[1] for p in photos)
-        boxes = sum(len(per[p]) for p in photos)
-        rows.append(
-            f"| {name} | {found}/{total} | {found / total:.0%} | {boxes} | {false} | {false / max(boxes, 1):.0%} |"
-        )
-    return "\n".join(rows)
-
-
-FER_CHILD = r"""
-import json, sys, cv2
-from fer.fer import FER
-import fer, os
-cascade = os.path.join(os.path.dirname(fer.__file__), "data", "haarcascade_frontalface_default.xml")
-det = FER(cascade_file=cascade)
-out = {}
-for path in sys.argv[1:]:
-    out[os.path.basename(path)] = [list(map(int, f["box"])) for f in det.detect_emotions(cv2.imread(path))]
-print(json.dumps(out))
-"""
-
-
-def _fer_boxes(python: str, photos: list[str]) -> dict:
-    res = subprocess.run(
-        [python, "-c", FER_CHILD, *(str(WILD / p) for p in photos)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if res.returncode:
-        raise SystemExit(f"fer baseline failed:\n{res.stderr[-2000:]}")
-    return {k: [tuple(b) for b in v] for k, v in json.loads(res.stdout.strip().splitlines()[-1]).items()}
-
-
-def main() -> None:
+def _parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="default", help="checkpoint or shipped model name")
     p.add_argument("--only", default="speed,detectors,video,tracking,recall", help="comma-separated sections")
@@ -339,6 +84,11 @@ def main() -> None:
     args = p.parse_args()
     if args.quick:
         args.seconds, args.frames, args.repeats, args.no_record = 0.3, 12, 2, True
+    return args
+
+
+def main() -> None:
+    args = _parse_args()
     import torch
 
     from ferkit.faces import default_detector, list_detectors
