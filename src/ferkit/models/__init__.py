@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from ferkit.models import efficient, fernet, resnet, seed, vgg  # noqa: F401  (registers the families)
 from ferkit.models._registry import create_model, list_models, model_info, register_model
-from ferkit.models.checkpoint import load_model, load_state_into, read_checkpoint_meta, save_checkpoint
+from ferkit.models.checkpoint import load_model, read_checkpoint_meta, save_checkpoint
 from ferkit.models.data_config import FACE_SIZE, DataConfig, preprocess
+from ferkit.models.fine_tune import load_state_into
 
 __all__ = [
     "FACE_SIZE",

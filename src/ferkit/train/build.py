@@ -9,7 +9,7 @@ from ferkit.constants import OPTIMIZERS
 from ferkit.errors import ConfigError, ModelError
 from ferkit.labels import LabelSpace
 from ferkit.models import create_model, read_checkpoint_meta
-from ferkit.models.checkpoint import load_state_into
+from ferkit.models.fine_tune import load_state_into
 
 
 def build_model(
