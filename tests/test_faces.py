@@ -303,6 +303,32 @@ def test_tight_and_small_faces_come_back_with_one_box(name, kind):
     assert w * h >= 0.3 * iw * ih  # the face, not a fragment of it
 
 
+@pytest.mark.parametrize("name", LANDMARKS)
+def test_a_tight_face_in_a_plain_canvas_is_found(name):
+    """An already-cropped face pasted into a plain canvas three times its side (it covers a ninth of the photo),
+    as an ID photo or a cut-out on a backdrop: one box, on the face."""
+    face = _tight_faces()["fills the frame"]
+    h, w = face.shape[:2]
+    canvas = np.empty((3 * h, 3 * w, 3), np.uint8)
+    canvas[:] = face.reshape(-1, 3).mean(0).astype(np.uint8)
+    canvas[h // 2 : h // 2 + h, 2 * w - w // 3 : 3 * w - w // 3] = face
+    faces = get_detector(name).detect(canvas)
+    assert len(faces) == 1
+    x, y, bw, bh = faces[0].box
+    cx, cy = x + bw / 2, y + bh / 2
+    assert 2 * w - w // 3 <= cx <= 3 * w - w // 3 and h // 2 <= cy <= h // 2 + h
+
+
+@pytest.mark.parametrize("photo", ["chelsea", "coffee", "clock"])
+@pytest.mark.parametrize("name", LANDMARKS)
+def test_no_box_on_photos_of_a_cat_a_coffee_cup_or_a_clock(name, photo):
+    """The searches after an empty first pass accept lower scores; not so low that a cat's face or a cup is one."""
+    data = pytest.importorskip("skimage.data")
+    img = np.asarray(getattr(data, photo)())
+    img = np.repeat(img[:, :, None], 3, 2) if img.ndim == 2 else np.ascontiguousarray(img[..., :3])
+    assert get_detector(name).detect(img) == []
+
+
 def test_a_face_found_only_inside_the_border_is_mapped_back_to_the_image():
     from ferkit.faces.base import Detector
 

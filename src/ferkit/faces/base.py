@@ -10,8 +10,8 @@ from ferkit._deps import cv2
 from ferkit.errors import FerkitError
 from ferkit.faces.face import Face
 
-FRAME_FACE_AREA = 0.2  # share of the image a box of the searches after the first must cover
-RETRY_SCORE = 0.5  # that lower score, as a share of the detector's threshold
+FRAME_FACE_AREA = 0.2  # share of the image a box of the searches after the first must cover (default)
+RETRY_SCORE = 0.5  # the lower score those boxes pass at, as a share of the detector's threshold (default)
 ENLARGE_MAX_SIDE = 480  # pixels: an image up to this side with no face anywhere is also searched at 2×
 RETRY_MIN_SIDE = 192  # pixels: the padded image of a small crop is enlarged to at least this side
 
@@ -39,6 +39,8 @@ class Detector:
     default_threshold: ClassVar[float] = 0.0
     default_max_side: ClassVar[int] = 960
     pad_retry: ClassVar[float] = 0.5  # border (fraction of the longer side) of the second search; 0: none
+    retry_area: ClassVar[float] = FRAME_FACE_AREA  # share of the image a box of those searches must cover
+    retry_score: ClassVar[float] = RETRY_SCORE  # share of `threshold` a box of those searches must score
 
     def __init__(
         self, min_face: int = 0, threshold: float | None = None, max_side: int | None = None
@@ -64,8 +66,8 @@ class Detector:
         on every side, filled with its mean colour): a face that fills the frame or is cut by its edge then has
         the context detectors are trained on, and its box is mapped back and clipped to the image. A small image
         (up to ENLARGE_MAX_SIDE) still without a face is searched once more at twice its size. In these searches a
-        face must cover FRAME_FACE_AREA of the image and passes at RETRY_SCORE of the threshold. `pad_retry = 0`
-        turns them off.
+        face must cover `retry_area` of the image and passes at `retry_score` of the threshold (each detector sets
+        both by measurement). `pad_retry = 0` turns them off.
         """
         rgb = check_rgb(image)
         h, w = rgb.shape[:2]
@@ -94,13 +96,15 @@ class Detector:
 
     def _kept(self, faces: list[Face], area: int, frame: bool) -> list[Face]:
         """Faces above `threshold` and `min_face`, best first. With `frame` (the searches of an image where nothing
-        was found), only boxes covering FRAME_FACE_AREA of the image are kept, at RETRY_SCORE of the threshold:
+        was found), only boxes covering `retry_area` of the image are kept, at `retry_score` of the threshold:
         those searches are for a photo that is one face; a small box there (a dog, a backdrop) is not kept."""
 
         def passes(f: Face) -> bool:
             if not frame:
                 return f.score >= self.threshold
-            return f.box[2] * f.box[3] >= FRAME_FACE_AREA * area and f.score >= RETRY_SCORE * self.threshold
+            return (
+                f.box[2] * f.box[3] >= self.retry_area * area and f.score >= self.retry_score * self.threshold
+            )
 
         faces = [f for f in faces if passes(f) and min(f.box[2], f.box[3]) >= max(self.min_face, 1)]
         return sorted(faces, key=lambda f: -f.score)
