@@ -129,17 +129,17 @@ def main() -> None:
     margins = [float(m) for m in args.margins.split(",")]
     out = print if args.no_record else record
     head = f"model: {rec.backend.name}; detector: {rec.detector.name}"
+    which = f", detector {rec.detector.name}" if args.detector else ""
     if args.folder:
         images, targets = labelled_folder(args.folder, labels)
         out(
-            f"Margin sweep: labelled photos {args.folder}",
+            f"Margin sweep: labelled photos {args.folder.name}{which}",
             f"{head}\n\n{accuracy_table(rec, images, targets, margins)}",
         )
     if args.fer and (args.fer / "test").is_dir():
         images, targets, crops = fer_sample(args.fer, labels, args.n)
         ref = float((rec.classify(crops).argmax(1) == np.array(targets)).mean())
         body = accuracy_table(rec, images, targets, margins, reference=ref)
-        which = f", detector {rec.detector.name}" if args.detector else ""
         out(f"Margin sweep: FER2013 PublicTest re-detected (n={len(images)}){which}", f"{head}\n\n{body}")
     if args.wild and args.wild.is_dir():
         out(
