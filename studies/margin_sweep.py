@@ -61,6 +61,18 @@ def labelled_folder(folder: Path, labels) -> tuple[list[np.ndarray], list[int]]:
     return images, targets
 
 
+def canvas_folder(photos: Path, n: int, out: Path) -> Path:
+    """`n` labelled photos of `photos` (drawn at random, seed 0) pasted at random offsets (seed 1) into canvases
+    three times their side, as `benchmarks.tight_faces` makes them: a class folder tree under `out`."""
+    from benchmarks.tight_faces import paste
+
+    from ferkit.data import load_dataset
+
+    full = load_dataset(photos, quiet=True)
+    pick = np.sort(np.random.default_rng(0).choice(len(full), min(n, len(full)), replace=False))
+    return paste(full.subset(pick), out, 1)
+
+
 def fer_sample(root: Path, labels, n: int, seed: int = 0) -> tuple[list[np.ndarray], list[int], np.ndarray]:
     """(framed RGB photos, targets, original 48×48 crops) for a class-stratified PublicTest sample."""
     import cv2
@@ -116,9 +128,22 @@ def main() -> None:
     p.add_argument("--model", default="default", help="trained checkpoint, ONNX file or shipped model name")
     p.add_argument("--detector", help="face detector (default: the best available)")
     p.add_argument("--folder", type=Path, help="labelled photos DIR/<class>/<image>")
-    p.add_argument("--fer", type=Path, default=SHARED / "fer2013", help="FER2013 image-folder root")
+    p.add_argument(
+        "--canvas", type=int, default=0, metavar="N", help="use N photos of --folder pasted into 3x canvases"
+    )
+    p.add_argument(
+        "--fer",
+        type=lambda v: None if v == "none" else Path(v),
+        default=SHARED / "fer2013",
+        help="FER2013 image-folder root (none: skip)",
+    )
     p.add_argument("--n", type=int, default=700, help="FER2013 PublicTest faces to sample")
-    p.add_argument("--wild", type=Path, default=SHARED / "wild", help="unlabelled photos")
+    p.add_argument(
+        "--wild",
+        type=lambda v: None if v == "none" else Path(v),
+        default=SHARED / "wild",
+        help="unlabelled photos (none: skip)",
+    )
     p.add_argument("--margins", default="0,0.05,0.1,0.15,0.2,0.25,0.3")
     p.add_argument("--no-record", action="store_true", help="print only; do not append to RESULTS.md")
     args = p.parse_args()
@@ -131,9 +156,15 @@ def main() -> None:
     head = f"model: {rec.backend.name}; detector: {rec.detector.name}"
     which = f", detector {rec.detector.name}" if args.detector else ""
     if args.folder:
-        images, targets = labelled_folder(args.folder, labels)
+        import tempfile
+
+        folder, name = args.folder, args.folder.name
+        if args.canvas:
+            folder = canvas_folder(args.folder, args.canvas, Path(tempfile.mkdtemp()))
+            name = f"{args.folder.name} ({args.canvas} in 3× canvases)"
+        images, targets = labelled_folder(folder, labels)
         out(
-            f"Margin sweep: labelled photos {args.folder.name}{which}",
+            f"Margin sweep: labelled photos {name}{which}",
             f"{head}\n\n{accuracy_table(rec, images, targets, margins)}",
         )
     if args.fer and (args.fer / "test").is_dir():

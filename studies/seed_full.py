@@ -7,8 +7,9 @@
 `run` calls the same `ferkit train` / `ferkit cv` commands a user would type, one after the other, each resumed
 where it stopped (rerun it after any interruption). The FER2013 recipes choose their epoch on PublicTest as the
 recipes say; the CK+ recipes are cross-validated by subject, and the Keras CNN also with the random image split its
-author used (frames of one person on both sides), to show what such a split measures. `report` needs every run
-finished; it copies each run's training curves and draws its confusion matrix into benchmarks/figures/.
+author used (frames of one person on both sides), to show what such a split measures. `report` writes the runs
+that have finished (and lists the others); it copies each run's training curves and draws its confusion matrix
+into benchmarks/figures/.
 """
 
 from __future__ import annotations
@@ -180,13 +181,33 @@ def verdict(row: Row, rows: dict[str, Row]) -> str:
     return f"the claim {holds}: {row.figure:.1f} % here against {s.claim:.0f} % claimed on a {s.claim_split}.{still}"
 
 
+def _progress(seed: Seed, run_dir: Path) -> str:
+    """How far an unfinished run got, for the section's list of runs still going."""
+    if seed.cv:
+        done = len(list(run_dir.glob("fold_*/fold.json")))
+        return f"`{seed.name}`: {done} of 10 folds"
+    hist = run_dir / "history.csv"
+    epochs = len(_history(hist)) if hist.is_file() else 0
+    planned = _planned_epochs(run_dir) if (run_dir / "config.yaml").is_file() else "?"
+    return f"`{seed.name}`: {epochs} of {planned} epochs"
+
+
+def _finished(seed: Seed, run_dir: Path) -> bool:
+    if seed.cv:
+        return (run_dir / "cv.json").is_file()
+    hist = run_dir / "history.csv"
+    return hist.is_file() and len(_history(hist)) >= _planned_epochs(run_dir)
+
+
 def report(args) -> None:
     FIGURES.mkdir(parents=True, exist_ok=True)
     rows: dict[str, Row] = {}
+    going = []
     for seed in SEEDS:
         run_dir = args.runs / seed.name
-        if not (run_dir / ("cv.json" if seed.cv else "history.csv")).is_file():
-            sys.exit(f"{run_dir}: not finished; run `python -m studies.seed_full run` first")
+        if not _finished(seed, run_dir):
+            going.append(_progress(seed, run_dir))
+            continue
         rows[seed.name] = _cv_row(seed, run_dir) if seed.cv else _train_row(seed, run_dir, args.data)
     body = [
         "| seed model | epochs | figure | split | author's claim | CPU time | verdict | plots |",
@@ -202,6 +223,8 @@ def report(args) -> None:
             f"| `{r.seed.name}` | {r.epochs} (best {r.best}) | **{r.figure:.2f} %** {r.spread} | {r.split} | "
             f"{claim} | {r.hours:.2f} h ({threads}) | {verdict(r, rows)} | {plots} |"
         )
+    if going:
+        body.append(f"\nStill training (`python -m studies.seed_full run` resumes them): {'; '.join(going)}.")
     body.append(
         "\nEach recipe at its own epochs, batch, optimizer, schedule, augmentation and input size "
         "(`configs/seed_*.yaml`), trained from scratch. CPU time is the training epochs' wall time with the "
