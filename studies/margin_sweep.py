@@ -158,7 +158,7 @@ def main() -> None:
     if args.folder:
         import tempfile
 
-        folder, name = args.folder, args.folder.name
+        folder, name = args.folder, f"{args.folder.parent.name}/{args.folder.name}"
         if args.canvas:
             folder = canvas_folder(args.folder, args.canvas, Path(tempfile.mkdtemp()))
             name = f"{args.folder.name} ({args.canvas} in 3× canvases)"
