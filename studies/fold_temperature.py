@@ -1,6 +1,6 @@
 """Calibrate a trained run by temperature scaling folded into its classifier: fit one temperature T on the
 validation split (minimum negative log-likelihood), divide the final linear layer's weight and bias by T, and write
-a copy of the run whose best.safetensors carries the scaled weights. Argmax, and so accuracy, is unchanged; the
+a copy of the run whose best.safetensors holds the scaled weights. Argmax, and so accuracy, is unchanged; the
 probabilities become calibrated. T is fitted on the split that also chose the epoch (FER2013 PublicTest), so the
 calibration error measured there afterwards is slightly optimistic, as the accuracy is.
 

@@ -27,13 +27,13 @@ def transplant(teacher: torch.nn.Module) -> torch.nn.Module:
     kwargs = {k: v for k, v in teacher.model_kwargs.items() if k in ("drop_rate", "attention")}
     student = create_model("fernet", labels=teacher.data_config.labels, width_mult=1.0, **kwargs)
     mine, theirs = student.state_dict(), teacher.state_dict()
-    carried = {
+    matched = {
         k: theirs[k] for k in mine if not k.startswith("features.0.") and theirs[k].shape == mine[k].shape
     }
-    missing = [k for k in mine if k not in carried and not k.startswith("features.0.")]
+    missing = [k for k in mine if k not in matched and not k.startswith("features.0.")]
     if missing:
         raise SystemExit(f"the teacher's stages do not fit fernet: {missing[:5]}")
-    student.load_state_dict(carried, strict=False)
+    student.load_state_dict(matched, strict=False)
     return student
 
 

@@ -73,7 +73,7 @@ def test_variable_frame_rate_keeps_each_frames_time(ckpt, tmp_path):
     times = [0, 40, 80, 200, 240, 400, 440, 480]  # gaps of 120 and 160 ms: a variable-rate source
     src = _source(tmp_path / "vfr.mp4", times, audio=None)
     results = load(ckpt).predict(src)
-    assert [round(r.timestamp * 1000) for r in results] == times  # results carry the container's times
+    assert [round(r.timestamp * 1000) for r in results] == times  # results hold the container's times
     out = run_predict(src, load(ckpt), [AnnotatedSaver(tmp_path / "out")])
     (video,) = [p for p in out.written if p.suffix == ".mp4"]
     with av.open(str(video)) as c:

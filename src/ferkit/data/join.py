@@ -1,5 +1,5 @@
 """Matching the same faces across two copies of a dataset by their pixels, e.g. the Kaggle FER2013 JPEGs and the
-lossless FER+ PNGs (which carry no FER2013 file names): the join that gives a Kaggle download its FER+ votes.
+lossless FER+ PNGs (which hold no FER2013 file names): the join that gives a Kaggle download its FER+ votes.
 
 Each face is summarised by its 12×12 block means; the nearest candidates by that summary are then compared at full
 resolution, and a pair matches when the mean absolute pixel difference is within `tolerance` grey levels (JPEG

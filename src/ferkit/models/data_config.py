@@ -1,4 +1,4 @@
-"""The data config a model carries: input size, channels, normalisation and label space.
+"""The data config a model holds: input size, channels, normalisation and label space.
 
 Transforms, the recognizer, ONNX metadata and the REST API read these fields from the model (or its checkpoint)
 rather than hard-coding them. `FACE_SIZE` (ferkit.constants) is the one place the face-crop size is written down.

@@ -1,4 +1,4 @@
-"""Fine-tuning from a checkpoint: its weights loaded into an existing model, the classifier carried over class by
+"""Fine-tuning from a checkpoint: its weights loaded into an existing model, the classifier kept class by
 class when the label spaces differ (a FER2013 model fine-tuned on FER+ or CK+)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Who felt what, when: per-person analytics of video results (faces carry track ids).
+"""Who felt what, when: per-person analytics of video results (faces have track ids).
 
 - `summary`: one `TrackSummary` per person and video (`summarize`, or `Summarizer` as results stream by), and
   the table written as JSON or CSV.

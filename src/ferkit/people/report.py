@@ -25,7 +25,7 @@ class Snapshots:
         self._shots: dict[tuple[str, int, str], tuple[float, np.ndarray, str]] = {}
 
     def add(self, result: FrameResult) -> None:
-        """Take the faces of a video result that still carries its image (others are ignored)."""
+        """Take the faces of a video result that still holds its image (others are ignored)."""
         if result.image is None or result.fps is None:
             return
         plotted = None

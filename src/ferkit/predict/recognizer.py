@@ -168,7 +168,7 @@ class Recognizer:
 
     def detect_and_crop(self, frames: list[Frame]) -> list[DetectedFrame]:
         """The first half of recognition: each frame's faces (in its original pixels) and their crops, in order;
-        a frame that cannot be processed carries its error. `classify` is the second half."""
+        a frame that cannot be processed holds its error. `classify` is the second half."""
         return [self._detect_one(frame) for frame in frames]
 
     def video_tracks(self) -> VideoTracks:

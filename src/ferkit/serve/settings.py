@@ -1,5 +1,5 @@
 """What `ferkit serve` starts with: one dataclass whose defaults are the only copy of the service's defaults (the CLI
-reads them from here), checked once, and carried to uvicorn's worker processes as one JSON value."""
+reads them from here), checked once, and passed to uvicorn's worker processes as one JSON value."""
 
 from __future__ import annotations
 

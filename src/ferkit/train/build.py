@@ -29,7 +29,7 @@ def build_model(
             old = set(meta.get("labels", {}).get("names", ()))
             fresh = [n for n in labels.names if n not in old]
             log(
-                f"init-from {init_from}: classifier for {labels.name}; rows of the shared classes carried over, "
+                f"init-from {init_from}: classifier for {labels.name}; rows of the shared classes kept, "
                 f"new rows for: {', '.join(fresh) or 'none'}"
             )
     if freeze:

@@ -1,5 +1,5 @@
 """Training from two label sets of the same faces: `data.second_labels` names a second copy of the training faces
-with labels of its own (e.g. the FER2013 folders beside FER+, whose PNGs carry no FER2013 file names), matched to
+with labels of its own (e.g. the FER2013 folders beside FER+, whose PNGs hold no FER2013 file names), matched to
 the training faces by their pixels (`ferkit.data.join.match_faces`).
 
 A matched face trains on (1 − w) · its own target + w · the second set's label (one-hot), w = `data.second_weight`.

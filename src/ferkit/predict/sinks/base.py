@@ -51,7 +51,7 @@ class Sink:
     """An output of `run_predict`. Every method has a default but `write`.
 
     Attributes:
-        keeps_images: Whether results must carry their frame's image (outputs that draw).
+        keeps_images: Whether results must hold their frame's image (outputs that draw).
         finished: Set to True to end the run after the current result (the live window's q).
     """
 
