@@ -105,9 +105,10 @@ def main() -> None:
     backends = emotion_backends(model, args.model, runtimes, tmp, args.threads) if only - {"recall"} else {}
     out = print if args.no_record else record
     note = f"model: {described}; threads: {args.threads or 'all'} (torch {torch.get_num_threads()}); {_cpu()}"
+    amx = "with AMX" if "no AMX" not in _cpu() else "no AMX"  # one section per CPU class: they differ 2-3x
     if "speed" in only:
         out(
-            f"Recognition: emotion step (faces/s), {args.model}",
+            f"Recognition: emotion step (faces/s), {args.model}, CPU {amx}",
             f"{note}\n\n{bench_speed(backends, args.seconds)}",
         )
     if "detectors" in only:
@@ -115,7 +116,7 @@ def main() -> None:
     if "video" in only:
         video = {k: b for k, b in backends.items() if k.startswith(("auto", "torch")) or "int8" in k}
         out(
-            f"Recognition: end-to-end video FPS (640×480), {args.model}",
+            f"Recognition: end-to-end video FPS (640×480), {args.model}, CPU {amx}",
             f"{note}\n\n{bench_video(video, tmp, args.frames, args.video_detectors.split(','), args.threads)}",
         )
     if "tracking" in only:
