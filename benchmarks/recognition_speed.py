@@ -10,7 +10,9 @@ import numpy as np
 
 
 def _rate(fn, items: int, seconds: float) -> float:
-    fn()  # warm-up
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < min(1.0, seconds):  # warm-up: first-use compiles, caches, clock ramp
+        fn()
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         fn()
