@@ -35,3 +35,21 @@ def test_verdicts_say_whether_a_claim_holds_and_what_a_random_split_adds():
     random = _row(by_name["seed_keras_cnn_ck48_random"], 95.5)
     assert "+15.5 points" in verdict(random, {subject.seed.name: subject})
     assert "Still improving" in verdict(_row(by_name["seed_cnn4c2f"], 60.0, late=True), {})
+
+
+def test_a_recorded_row_is_kept_while_its_run_folder_is_absent(tmp_path: Path, monkeypatch):
+    import benchmarks.record as rec
+
+    from studies import seed_full
+
+    results = tmp_path / "RESULTS.md"
+    results.write_text(
+        "# Results\n\n## Seed reproductions, full recipes\n_date_\n\n| seed model | epochs |\n|---|---|\n"
+        "| `seed_cnn4c3f_28` | 60 of 60 (best 57) | **60.04 %** |\n| `not_a_seed` | 1 of 1 |\n\n"
+        "## Next section\n| `seed_cnn_wd` | elsewhere |\n"
+    )
+    monkeypatch.setattr(rec, "RESULTS", results)
+    kept = seed_full._recorded_rows()
+    assert list(kept) == ["seed_cnn4c3f_28"] and "60.04" in kept["seed_cnn4c3f_28"]
+    results.write_text("# Results\n")
+    assert seed_full._recorded_rows() == {}

@@ -1,0 +1,77 @@
+"""The same shipped int8 ONNX file on ONNX Runtime and on OpenVINO: accuracy of each on the validation sets, how often
+their top classes agree, and the largest difference of any probability. OpenVINO runs int8 on other units than
+ONNX Runtime (AMX tiles where the CPU has them, else VNNI), with its own rounding, so the two are compared on real
+faces rather than assumed equal.
+
+    python -m benchmarks.backend_parity [--models default,fer2013,ferplus] [--sets publictest,ferplus_valid]
+        [--threads 2] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from benchmarks.record import record
+from benchmarks.recognition import _cpu
+from benchmarks.validation import DATA, SETS
+
+RUNTIMES = ("onnxruntime", "openvino")
+
+
+def compare(model: str, key: str, threads: int | None) -> dict:
+    """Accuracy per runtime, top-1 agreement and max |Δp| of one model's int8 file on one validation set."""
+    from ferkit.backends import load_backend
+    from ferkit.backends.resolve import weights_dir
+    from ferkit.evaluate import evaluate
+
+    path = weights_dir() / f"{model}.int8.onnx"
+    results = {}
+    for runtime in RUNTIMES:
+        backend = load_backend(path, "cpu", threads, backend=runtime)
+        results[runtime] = evaluate(backend, SETS[key][1], split=SETS[key][2])
+    a, b = (results[r].probs for r in RUNTIMES)
+    return {
+        "n": len(a),
+        "accuracy": {r: results[r].metrics.accuracy for r in RUNTIMES},
+        "agree": float(np.mean(a.argmax(1) == b.argmax(1))),
+        "max_dp": float(np.abs(a - b).max()),
+    }
+
+
+def table(rows: dict) -> str:
+    out = [
+        "| file | validation set | n | ONNX Runtime | OpenVINO | difference (points) | same top class | max abs Δp |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for (model, key), r in rows.items():
+        ort, ov = (100 * r["accuracy"][k] for k in RUNTIMES)
+        out.append(
+            f"| `{model}.int8.onnx` | {SETS[key][0]} | {r['n']:,} | {ort:.2f} % | {ov:.2f} % | {ov - ort:+.2f} "
+            f"| {100 * r['agree']:.2f} % | {r['max_dp']:.3f} |"
+        )
+    return "\n".join(out)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", default="default,fer2013,ferplus", help="shipped models with an int8 file")
+    p.add_argument("--sets", default="publictest,ferplus_valid", help=f"validation sets: {', '.join(SETS)}")
+    p.add_argument("--threads", type=int, default=None, help="threads of both runtimes (default: all)")
+    p.add_argument("--no-record", action="store_true", help="print only; do not write RESULTS.md")
+    args = p.parse_args()
+    unknown = [k for k in args.sets.split(",") if k not in SETS]
+    if unknown:
+        p.error(f"unknown validation set {unknown[0]!r}; choose from {', '.join(SETS)}")
+    if not DATA.is_dir():
+        p.error(f"no validation data at {DATA}")
+    rows = {(m, k): compare(m, k, args.threads) for m in args.models.split(",") for k in args.sets.split(",")}
+    cpu = _cpu()
+    body = f"{cpu}; threads: {args.threads or 'all'}\n\n{table(rows)}"
+    title = "OpenVINO against ONNX Runtime on the same int8 files, CPU " + ("no AMX" if "no AMX" in cpu else "with AMX")
+    (print if args.no_record else record)(title, body)
+
+
+if __name__ == "__main__":
+    main()
