@@ -1,5 +1,6 @@
 """The same shipped int8 ONNX file on ONNX Runtime and on OpenVINO: accuracy of each on the validation sets, how often
-their top classes agree, and the largest difference of any probability. OpenVINO runs int8 on other units than
+their top classes agree, the largest difference of any probability, and how often each agrees with the float
+weights the int8 file was quantized from. OpenVINO runs int8 on other units than
 ONNX Runtime (AMX tiles where the CPU has them, else VNNI), with its own rounding, so the two are compared on real
 faces rather than assumed equal.
 
@@ -13,8 +14,8 @@ import argparse
 
 import numpy as np
 
-from benchmarks.record import record
 from benchmarks.recognition import _cpu
+from benchmarks.record import record
 from benchmarks.validation import DATA, SETS
 
 RUNTIMES = ("onnxruntime", "openvino")
@@ -27,29 +28,33 @@ def compare(model: str, key: str, threads: int | None) -> dict:
     from ferkit.evaluate import evaluate
 
     path = weights_dir() / f"{model}.int8.onnx"
+    files = {r: path for r in RUNTIMES} | {"float": weights_dir() / f"{model}.safetensors"}
     results = {}
-    for runtime in RUNTIMES:
-        backend = load_backend(path, "cpu", threads, backend=runtime)
+    for runtime, file in files.items():
+        backend = load_backend(file, "cpu", threads, backend="torch" if runtime == "float" else runtime)
         results[runtime] = evaluate(backend, SETS[key][1], split=SETS[key][2])
-    a, b = (results[r].probs for r in RUNTIMES)
+    a, b, ref = (results[r].probs for r in (*RUNTIMES, "float"))
     return {
         "n": len(a),
-        "accuracy": {r: results[r].metrics.accuracy for r in RUNTIMES},
+        "accuracy": {r: results[r].metrics.accuracy for r in files},
         "agree": float(np.mean(a.argmax(1) == b.argmax(1))),
         "max_dp": float(np.abs(a - b).max()),
+        "as_float": {r: float(np.mean(results[r].probs.argmax(1) == ref.argmax(1))) for r in RUNTIMES},
     }
 
 
 def table(rows: dict) -> str:
     out = [
-        "| file | validation set | n | ONNX Runtime | OpenVINO | difference (points) | same top class | max abs Δp |",
-        "|---|---|---|---|---|---|---|---|",
+        "| file | validation set | n | ONNX Runtime | OpenVINO | difference (points) | same top class | max abs Δp "
+        "| float weights (torch) | same top class as float: ONNX Runtime / OpenVINO |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (model, key), r in rows.items():
         ort, ov = (100 * r["accuracy"][k] for k in RUNTIMES)
         out.append(
             f"| `{model}.int8.onnx` | {SETS[key][0]} | {r['n']:,} | {ort:.2f} % | {ov:.2f} % | {ov - ort:+.2f} "
-            f"| {100 * r['agree']:.2f} % | {r['max_dp']:.3f} |"
+            f"| {100 * r['agree']:.2f} % | {r['max_dp']:.3f} | {100 * r['accuracy']['float']:.2f} % "
+            f"| {100 * r['as_float']['onnxruntime']:.2f} / {100 * r['as_float']['openvino']:.2f} % |"
         )
     return "\n".join(out)
 
@@ -69,7 +74,9 @@ def main() -> None:
     rows = {(m, k): compare(m, k, args.threads) for m in args.models.split(",") for k in args.sets.split(",")}
     cpu = _cpu()
     body = f"{cpu}; threads: {args.threads or 'all'}\n\n{table(rows)}"
-    title = "OpenVINO against ONNX Runtime on the same int8 files, CPU " + ("no AMX" if "no AMX" in cpu else "with AMX")
+    title = "OpenVINO against ONNX Runtime on the same int8 files, CPU " + (
+        "no AMX" if "no AMX" in cpu else "with AMX"
+    )
     (print if args.no_record else record)(title, body)
 
 

@@ -15,7 +15,7 @@ from tests._synthetic import bar_images
 
 from ferkit.config import load_config
 from ferkit.data.dataset import build_dataset
-from ferkit.errors import DataError
+from ferkit.errors import DataError, OptionError
 from ferkit.evaluate import cross_validate, make_folds
 from ferkit.evaluate.cv import use_groups
 from ferkit.evaluate.tables import format_cv
@@ -97,17 +97,20 @@ def test_ckplus_is_always_grouped():
     assert not use_groups(plain, "auto")
     with pytest.raises(DataError, match="no subject groups"):
         use_groups(plain, "subject")
-    with pytest.raises(DataError, match="grouping"):
+    with pytest.raises(DataError, match="unknown group 'person'"):
         use_groups(plain, "person")
 
 
 def test_ckplus_random_split_only_on_request_and_marked_leaky(tmp_path):
     ck = _grouped(6, 2, CKPLUS7, "ckplus")
-    with pytest.raises(DataError, match="--allow-subject-leak"):
+    with pytest.raises(DataError, match="set allow_subject_leak"):
         use_groups(ck, "none")
     assert not use_groups(ck, "none", allow_subject_leak=True)
-    with pytest.raises(DataError, match="only goes with --group none"):
+    with pytest.raises(OptionError, match="allow_subject_leak only goes with group none") as err:
         use_groups(ck, "subject", allow_subject_leak=True)
+    assert err.value.named(lambda f: "--" + f.replace("_", "-")) == (
+        "--allow-subject-leak only goes with --group none"
+    )
     cfg = load_config(None, FAST)
     with pytest.warns(UserWarning, match="both sides"):
         res = cross_validate(cfg, ck, folds=2, group="none", run_dir=tmp_path / "cv", allow_subject_leak=True)
@@ -196,6 +199,9 @@ def test_cli_cv_with_init_from(tmp_path):
         timeout=300,
     )
     assert bad.returncode == 2 and "by subject" in bad.stderr and "Traceback" not in bad.stderr
+    assert (
+        "set --group to subject" in bad.stderr and "--allow-subject-leak" in bad.stderr
+    )  # flags, not fields
 
 
 def test_resume_refuses_folds_made_under_another_plan(tmp_path, monkeypatch):

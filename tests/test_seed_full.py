@@ -39,7 +39,6 @@ def test_verdicts_say_whether_a_claim_holds_and_what_a_random_split_adds():
 
 def test_a_recorded_row_is_kept_while_its_run_folder_is_absent(tmp_path: Path, monkeypatch):
     import benchmarks.record as rec
-
     from studies import seed_full
 
     results = tmp_path / "RESULTS.md"

@@ -67,3 +67,8 @@ class OptionError(FerkitError):
     def named(self, spell) -> str:
         """The message with each option spelled by `spell(field)` (e.g. as its command-line flag)."""
         return self.template.format(**self.values, **{f: spell(f) for f in self.fields})
+
+
+class DataOptionError(OptionError, DataError):
+    """A data option that does not fit the data or an earlier run (cross-validation grouping, resuming a run
+    folder): an `OptionError` (it names fields) that callers catching `DataError` still catch."""

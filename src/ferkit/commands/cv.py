@@ -36,11 +36,25 @@ def register(sub) -> None:
 def _run(args) -> int:
     from ferkit.commands.evaluate import write_json
     from ferkit.config import load_config
-    from ferkit.evaluate import cross_validate
+    from ferkit.errors import FerkitError, OptionError
     from ferkit.evaluate.tables import format_cv
 
     cfg = load_config(args.config, args.overrides)
-    result = cross_validate(
+    try:
+        result = _cross_validate(cfg, args)
+    except OptionError as exc:  # the library names its arguments; a command-line user typed flags
+        raise FerkitError(exc.named(lambda field: "--" + field.replace("_", "-"))) from None
+    print(format_cv(result))
+    if args.json:
+        write_json(args.json, result.to_dict())
+        print(f"\nJSON: {args.json}")
+    return 0
+
+
+def _cross_validate(cfg, args):
+    from ferkit.evaluate import cross_validate
+
+    return cross_validate(
         cfg,
         args.data,
         folds=args.folds,
@@ -54,8 +68,3 @@ def _run(args) -> int:
         resume=args.resume,
         allow_subject_leak=args.allow_subject_leak,
     )
-    print(format_cv(result))
-    if args.json:
-        write_json(args.json, result.to_dict())
-        print(f"\nJSON: {args.json}")
-    return 0

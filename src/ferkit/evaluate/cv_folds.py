@@ -8,7 +8,7 @@ import numpy as np
 
 from ferkit.config import Config
 from ferkit.data import FerDataset
-from ferkit.errors import DataError
+from ferkit.errors import DataError, DataOptionError
 
 GROUP_MODES = ("auto", "subject", "none")
 
@@ -52,19 +52,25 @@ def use_groups(ds: FerDataset, group: str, allow_subject_leak: bool = False) -> 
             near-identical, so ungrouped folds leak) unless `allow_subject_leak`.
     """
     if group not in GROUP_MODES:
-        raise DataError(f"unknown grouping {group!r}; choose one of {', '.join(GROUP_MODES)}")
+        raise DataOptionError(
+            "unknown {group} {value!r}; choose one of " + ", ".join(GROUP_MODES), value=group
+        )
     if group == "none":
         if ds.format == "ckplus" and not allow_subject_leak:
-            raise DataError(
+            raise DataOptionError(
                 "CK+ is always cross-validated by subject: frames of one person are near-identical, so "
-                "ungrouped folds put the same face on both sides; use --group subject (or auto). To reproduce "
-                "a random-split figure anyway, add --allow-subject-leak (the result is marked leaky)"
+                "ungrouped folds put the same face on both sides; set {group} to subject (or auto). To "
+                "reproduce a random-split figure anyway, set {allow_subject_leak} (the result is marked leaky)"
             )
         return False
     if allow_subject_leak:
-        raise DataError("--allow-subject-leak only goes with --group none")
+        raise DataOptionError("{allow_subject_leak} only goes with {group} none")
     if group == "subject" and ds.groups is None:
-        raise DataError(f"{ds.root}: this {ds.format} dataset has no subject groups; use --group none")
+        raise DataOptionError(
+            "{root}: this {fmt} dataset has no subject groups; set {group} to none",
+            root=ds.root,
+            fmt=ds.format,
+        )
     return ds.groups is not None
 
 

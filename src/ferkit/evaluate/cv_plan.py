@@ -11,7 +11,7 @@ import numpy as np
 
 from ferkit.config import Config
 from ferkit.data import FerDataset
-from ferkit.errors import DataError
+from ferkit.errors import DataError, DataOptionError
 
 PLAN_FILE = "cv_plan.json"
 
@@ -42,8 +42,9 @@ def check_plan(root: Path, plan: dict, resume: bool, exist_ok: bool) -> None:
     folds); record the plan of a new run. Warnings point at the caller of `cross_validate`."""
     path = root / PLAN_FILE
     if not resume and not exist_ok and path.is_file():
-        raise DataError(
-            f"{root}: already holds a cross-validation; pass --resume to continue it or --exist-ok to start over"
+        raise DataOptionError(
+            "{root}: already holds a cross-validation; pass {resume} to continue it or {exist_ok} to start over",
+            root=root,
         )
     if resume and path.is_file():
         try:
@@ -52,10 +53,11 @@ def check_plan(root: Path, plan: dict, resume: bool, exist_ok: bool) -> None:
             raise DataError(f"{path}: cannot read the plan of the earlier run ({exc})") from None
         changed = [k for k in plan if old.get(k) != plan[k]]
         if changed:
-            raise DataError(
-                f"{root}: the earlier cross-validation differs in {', '.join(changed)}; its finished folds "
-                f"cannot be reused (their test folds would not be this run's). Use another --run-dir, or "
-                f"--exist-ok to start over"
+            raise DataOptionError(
+                "{root}: the earlier cross-validation differs in {changed}; its finished folds cannot be reused "
+                "(their test folds would not be this run's). Use another {run_dir}, or {exist_ok} to start over",
+                root=root,
+                changed=", ".join(changed),
             )
         return
     if resume and any(root.glob("fold_*/fold.json")):
