@@ -56,6 +56,12 @@ def table(rows: dict) -> str:
             f"| {100 * r['agree']:.2f} % | {r['max_dp']:.3f} | {100 * r['accuracy']['float']:.2f} % "
             f"| {100 * r['as_float']['onnxruntime']:.2f} / {100 * r['as_float']['openvino']:.2f} % |"
         )
+    closer = sum(r["as_float"]["openvino"] >= r["as_float"]["onnxruntime"] for r in rows.values())
+    out.append(
+        f"\nOpenVINO's int8 agrees with the float weights at least as often as ONNX Runtime's on {closer} of "
+        f"{len(rows)} rows: where the two runtimes differ, it is the rounding of two int8 kernels around the same "
+        "float model, not one of them drifting from it."
+    )
     return "\n".join(out)
 
 
