@@ -14,8 +14,7 @@ import argparse
 
 import numpy as np
 
-from benchmarks.recognition import _cpu
-from benchmarks.record import record
+from benchmarks.record import cpu_class, cpu_units, record
 from benchmarks.validation import DATA, SETS
 
 RUNTIMES = ("onnxruntime", "openvino")
@@ -78,11 +77,8 @@ def main() -> None:
     if not DATA.is_dir():
         p.error(f"no validation data at {DATA}")
     rows = {(m, k): compare(m, k, args.threads) for m in args.models.split(",") for k in args.sets.split(",")}
-    cpu = _cpu()
-    body = f"{cpu}; threads: {args.threads or 'all'}\n\n{table(rows)}"
-    title = "OpenVINO against ONNX Runtime on the same int8 files, CPU " + (
-        "no AMX" if "no AMX" in cpu else "with AMX"
-    )
+    body = f"{cpu_units()}; threads: {args.threads or 'all'}\n\n{table(rows)}"
+    title = f"OpenVINO against ONNX Runtime on the same int8 files, {cpu_class()}"
     (print if args.no_record else record)(title, body)
 
 

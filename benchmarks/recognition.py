@@ -37,7 +37,7 @@ from pathlib import Path
 from benchmarks.recognition_detectors import WILD, bench_detectors, bench_recall
 from benchmarks.recognition_speed import bench_speed, emotion_backends
 from benchmarks.recognition_video import bench_tracking, bench_video
-from benchmarks.record import record
+from benchmarks.record import cpu_class, cpu_units, record
 
 
 def _model(spec: str):
@@ -104,19 +104,19 @@ def main() -> None:
     runtimes = args.backend.split(",")
     backends = emotion_backends(model, args.model, runtimes, tmp, args.threads) if only - {"recall"} else {}
     out = print if args.no_record else record
-    note = f"model: {described}; threads: {args.threads or 'all'} (torch {torch.get_num_threads()}); {_cpu()}"
-    amx = "with AMX" if "no AMX" not in _cpu() else "no AMX"  # one section per CPU class: they differ 2-3x
+    note = f"model: {described}; threads: {args.threads or 'all'} (torch {torch.get_num_threads()}); {cpu_units()}"
+    amx = cpu_class()  # one section per CPU class: their figures differ 2-4x
     if "speed" in only:
         out(
-            f"Recognition: emotion step (faces/s), {args.model}, CPU {amx}",
+            f"Recognition: emotion step (faces/s), {args.model}, {amx}",
             f"{note}\n\n{bench_speed(backends, args.seconds)}",
         )
     if "detectors" in only:
-        out("Recognition: detector latency", bench_detectors(detectors, args.repeats, args.threads))
+        out(f"Recognition: detector latency, {amx}", bench_detectors(detectors, args.repeats, args.threads))
     if "video" in only:
         video = {k: b for k, b in backends.items() if k.startswith(("auto", "torch")) or "int8" in k}
         out(
-            f"Recognition: end-to-end video FPS (640×480), {args.model}, CPU {amx}",
+            f"Recognition: end-to-end video FPS (640×480), {args.model}, {amx}",
             f"{note}\n\n{bench_video(video, tmp, args.frames, args.video_detectors.split(','), args.threads)}",
         )
     if "tracking" in only:
@@ -130,21 +130,6 @@ def main() -> None:
             "Recognition: detection recall on wild/training.xml",
             bench_recall([d for d in detectors if "@" not in d], args.fer_python),
         )
-
-
-def _cpu() -> str:
-    """The CPU's model name and which of AMX, AVX-512 BF16 and VNNI it has (the units OpenVINO can use)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
-        return "CPU: unknown"
-    field = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in info if ":" in ln}
-    flags = field.get("flags", "").split()
-    units = {"AMX": "amx_tile", "AVX-512 BF16": "avx512_bf16", "VNNI": "avx512_vnni"}
-    have = [u for u, flag in units.items() if flag in flags]
-    return f"CPU: {field.get('model name', 'unknown')} ({', '.join(have) or 'none of AMX, BF16, VNNI'}" + (
-        ")" if "amx_tile" in flags else "; no AMX)"
-    )
 
 
 if __name__ == "__main__":

@@ -33,6 +33,26 @@ def machine() -> str:
     return f"{name}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
 
 
+def cpu_units() -> str:
+    """The CPU's model name and which of AMX, AVX-512 BF16 and VNNI it has (the units bf16 and int8 code uses)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return "CPU: unknown"
+    field = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in info if ":" in ln}
+    flags = field.get("flags", "").split()
+    units = {"AMX": "amx_tile", "AVX-512 BF16": "avx512_bf16", "VNNI": "avx512_vnni"}
+    have = [u for u, flag in units.items() if flag in flags]
+    return f"CPU: {field.get('model name', 'unknown')} ({', '.join(have) or 'none of AMX, BF16, VNNI'}" + (
+        ")" if "amx_tile" in flags else "; no AMX)"
+    )
+
+
+def cpu_class() -> str:
+    """ "CPU with AMX" or "CPU no AMX": speed sections are kept per class, as their figures differ 2-4x."""
+    return "CPU no AMX" if "no AMX" in cpu_units() else "CPU with AMX"
+
+
 def fp32_peak_gflops(cores: int | None = None) -> float:
     """cores × 32 fp32 FLOP/cycle (two 256-bit FMA pipes: 2 × 8 lanes × 2 FLOP) × clock."""
     return (cores or os.cpu_count() or 1) * 32 * cpu_mhz() / 1000

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks.record import record
+from benchmarks.record import cpu_class, record
 
 MODELS = "resnet18_fer,mobilefer,vgg_fer_gap,seed_cnn4c2f,seed_keras_cnn,seed_cnn_wd"
 
@@ -45,7 +45,9 @@ def main() -> None:
         "warm-up step: the same measurement the trainer makes when `train.amp` or `train.channels_last` is `auto` "
         "on a CPU (`ferkit.train.speed_probe`)."
     )
-    record("What train.amp / channels_last auto choose per model (CPU)", "\n".join(rows) + "\n" + note)
+    record(
+        f"What train.amp / channels_last auto choose per model, {cpu_class()}", "\n".join(rows) + "\n" + note
+    )
 
 
 if __name__ == "__main__":
