@@ -2,6 +2,7 @@
 
     python -m studies.seed_full run                # train whatever is missing, resuming interrupted runs
     python -m studies.seed_full run --threads 1    # ... with one torch thread (leaves a core for other work)
+    python -m studies.seed_full run --threads 1 --only seed_cnn_wd   # one recipe (a second core's share)
     python -m studies.seed_full report             # the RESULTS.md section, curves and confusion matrices
 
 `run` calls the same `ferkit train` / `ferkit cv` commands a user would type, one after the other, each resumed
@@ -75,7 +76,13 @@ SEEDS = (
 
 
 def run(args) -> None:
-    for seed in SEEDS:
+    names = {s.name for s in SEEDS}
+    only = set(args.only.split(",")) if args.only else names
+    if only - names:
+        raise SystemExit(
+            f"unknown recipe {sorted(only - names)[0]!r}; choose from {', '.join(sorted(names))}"
+        )
+    for seed in (s for s in SEEDS if s.name in only):
         cmd = seed.command(args.runs / seed.name, args.data, args.threads)
         print("+", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
@@ -265,6 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     p.add_argument("--runs", type=Path, default=ROOT / "runs" / "seed_full", help="one run folder per recipe")
     p.add_argument("--threads", type=int, default=0, help="torch threads of each run (0: all cores)")
+    p.add_argument(
+        "--only",
+        default="",
+        help="comma-separated recipes to run (default: all); two `run`s with disjoint --only lists can train "
+        "side by side, one per core",
+    )
     args = p.parse_args(argv)
     run(args) if args.what == "run" else report(args)
 
