@@ -54,6 +54,16 @@ class AugmentCfg:
     mixup: float = 0.0  # alpha; 0 = off
     cutmix: float = 0.0  # alpha; 0 = off
     mix_prob: float = 1.0  # fraction of batches mixed when mixup/cutmix is on
+    # photometric jitter, as real photos vary (probability per image; 0 = off): brightness ± and contrast ×(1 ±)
+    # and gamma ×exp(±), each uniform
+    photometric: float = 0.0
+    brightness: float = 0.2
+    contrast: float = 0.3
+    gamma: float = 0.3
+    # resolution loss, as faces in photos are often small or soft: the image shrunk to a uniform fraction in
+    # [downscale_min, 1] of its side and enlarged back (probability per image; one fraction per batch)
+    downscale: float = 0.0
+    downscale_min: float = 0.4
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Batched augmentation with tensor ops, on the training device: one affine warp per batch (crop, shift,
-rotation, scale, flip in one `grid_sample`), random erasing, and mixup / cutmix on soft targets."""
+rotation, scale, flip in one `grid_sample`), photometric jitter and resolution loss, random erasing, and mixup /
+cutmix on soft targets."""
 
 from __future__ import annotations
 
@@ -84,12 +85,42 @@ def _beta(alpha: float, g: torch.Generator, device) -> float:
         return float(torch.distributions.Beta(alpha, alpha).sample().item())
 
 
+def photometric(x: torch.Tensor, aug: AugmentCfg, g: torch.Generator) -> torch.Tensor:
+    """Per selected image (probability aug.photometric) of a float batch in [0, 1]: contrast about its mean,
+    brightness shift and gamma, each drawn uniformly; the result is clipped to [0, 1]."""
+    n, dev = x.shape[0], x.device
+    on = (torch.rand(n, generator=g, device=dev) < aug.photometric).float().view(n, 1, 1, 1)
+    contrast = 1 + on * _uniform(n, -aug.contrast, aug.contrast, g, dev).view(n, 1, 1, 1)
+    bright = on * _uniform(n, -aug.brightness, aug.brightness, g, dev).view(n, 1, 1, 1)
+    gamma = torch.exp(on * _uniform(n, -aug.gamma, aug.gamma, g, dev).view(n, 1, 1, 1))
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    y = ((x - mean) * contrast + mean + bright).clamp(0, 1)
+    return y.clamp_min(1e-6).pow(gamma).where(on.bool(), x)
+
+
+def downscale(x: torch.Tensor, aug: AugmentCfg, g: torch.Generator) -> torch.Tensor:
+    """Selected images (probability aug.downscale) of a float batch shrunk to one random fraction of their side
+    (uniform in [aug.downscale_min, 1], the same for the batch) and enlarged back: the softness of small faces."""
+    n, size, dev = x.shape[0], x.shape[-1], x.device
+    on = torch.rand(n, generator=g, device=dev) < aug.downscale
+    small = max(4, round(size * float(_uniform(1, aug.downscale_min, 1.0, g, dev))))
+    if not bool(on.any()) or small >= size:
+        return x
+    soft = F.interpolate(x, size=(small, small), mode="bilinear", antialias=True)
+    soft = F.interpolate(soft, size=(size, size), mode="bilinear", align_corners=False)
+    return torch.where(on.view(n, 1, 1, 1), soft, x)
+
+
 def augment_batch(images: torch.Tensor, cfg: DataConfig, aug: AugmentCfg, g: torch.Generator) -> torch.Tensor:
     """uint8 batch N×1×H×W (image_size) → augmented, normalised float N×C×input×input."""
     x = images.float() / 255.0
     if x.shape[-1] != cfg.image_size:
         x = F.interpolate(x, size=(cfg.image_size, cfg.image_size), mode="bilinear", antialias=True)
     x = random_affine(x, aug, cfg.input_size, g)
+    if aug.downscale > 0:
+        x = downscale(x, aug, g)
+    if aug.photometric > 0:
+        x = photometric(x, aug, g)
     mean = torch.tensor(cfg.mean, device=x.device).view(1, -1, 1, 1)
     std = torch.tensor(cfg.std, device=x.device).view(1, -1, 1, 1)
     if cfg.channels == 3:
