@@ -206,6 +206,15 @@ def _finished(seed: Seed, run_dir: Path) -> bool:
     return hist.is_file() and len(_history(hist)) >= _planned_epochs(run_dir)
 
 
+def _cpu_name() -> str:
+    """The reporting machine's CPU in a few words ("Intel Xeon with AMX", "AMD EPYC"): the runs it reports ran
+    there (run folders do not travel between machines)."""
+    from benchmarks.record import cpu_class, machine
+
+    name = machine().split(",")[0].replace("(R)", "").replace(" Processor", "")
+    return f"{name} with AMX" if cpu_class() == "CPU with AMX" else name
+
+
 def _recorded_rows() -> dict[str, str]:
     """{seed name: table row} already in RESULTS.md's section: a finished run whose folder is not on this machine
     keeps its recorded row (and its plots) until it is run again."""
@@ -243,9 +252,11 @@ def report(args) -> None:
         "|---|---|---|---|---|---|---|---|",
         *(line for name, line in kept.items() if name not in rows),
     ]
+    cpu = _cpu_name()
     for r in rows.values():
         claim = f"{r.seed.claim:.0f} % ({r.seed.claim_split})" if r.seed.claim else "—"
         threads = f"{r.threads} torch thread{'s' if r.threads != 1 else ''}" if r.threads else "all cores"
+        threads += f", {cpu}"
         plots = (
             f"[curves](figures/{r.seed.name}_curves.png), [confusion](figures/{r.seed.name}_confusion.png)"
         )
@@ -258,7 +269,7 @@ def report(args) -> None:
     body.append(
         "\nEach recipe at its own epochs, batch, optimizer, schedule, augmentation and input size "
         "(`configs/seed_*.yaml`), trained from scratch. CPU time is the training epochs' wall time with the "
-        "threads named, on this CPU alone. For cross-validations the curves are fold 1's and the confusion "
+        "threads and the CPU named, with no other training on the same core. For cross-validations the curves are fold 1's and the confusion "
         "matrix pools the ten test folds."
     )
     record(TITLE, "\n".join(body))
