@@ -83,6 +83,9 @@ def run(args) -> None:
             f"unknown recipe {sorted(only - names)[0]!r}; choose from {', '.join(sorted(names))}"
         )
     for seed in (s for s in SEEDS if s.name in only):
+        if _finished(seed, args.runs / seed.name):
+            print(f"{seed.name}: finished", flush=True)
+            continue
         cmd = seed.command(args.runs / seed.name, args.data, args.threads)
         print("+", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)

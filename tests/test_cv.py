@@ -3,6 +3,7 @@ runs through the Python API and the `ferkit cv` CLI (with --init-from a FER7 che
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -219,10 +220,35 @@ def test_resume_refuses_folds_made_under_another_plan(tmp_path, monkeypatch):
         args = {"data": ds, **kwargs}
         with pytest.raises(DataError, match=words):
             cross_validate(cfg, args.pop("data"), run_dir=tmp_path / "cv", resume=True, **args)
-    with pytest.raises(DataError, match="differs in config"):
+    with pytest.raises(DataError, match="differs in recipe"):
         cross_validate(
             load_config(None, FAST + ["optim.lr=0.5"]), ds, folds=3, run_dir=tmp_path / "cv", resume=True
         )
     with pytest.raises(DataError, match="already holds a cross-validation"):
         cross_validate(cfg, ds, folds=3, run_dir=tmp_path / "cv")
     assert len(cross_validate(cfg, ds, folds=3, run_dir=tmp_path / "cv", resume=True).folds) == 3
+
+
+def test_a_plan_survives_options_added_later_at_their_defaults(tmp_path):
+    from ferkit.config import config_to_dict
+    from ferkit.evaluate.cv_plan import _first_plan_digest, _non_default, check_plan, recipe_digest
+
+    assert _non_default({"a": {"x": 1, "y": 2}, "b": 3}, {"a": {"x": 1, "y": 5}, "b": 3}) == {"a": {"y": 2}}
+    assert _non_default({"a": {"x": 1}, "new": 0}, {"a": {"x": 1}}) == {
+        "new": 0
+    }  # a key ferkit lacks is kept
+    cfg = load_config(None, FAST)
+    assert recipe_digest(cfg) == recipe_digest(load_config(None, FAST + ["augment.photometric=0"]))
+    assert recipe_digest(cfg) != recipe_digest(load_config(None, FAST + ["augment.photometric=0.5"]))
+    # a plan written before the recipe digest: the whole config hashed, without the options added since
+    d = config_to_dict(cfg)
+    for key in ("photometric", "brightness", "contrast", "gamma", "downscale", "downscale_min"):
+        d["augment"].pop(key)
+    legacy = hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    assert _first_plan_digest(cfg) == legacy
+    plan = {"folds": 3, "seed": 0, "recipe": recipe_digest(cfg)}
+    (tmp_path / "cv_plan.json").write_text(json.dumps({"folds": 3, "seed": 0, "config": legacy}))
+    check_plan(tmp_path, plan, resume=True, exist_ok=False, cfg=cfg)  # reused
+    other = load_config(None, FAST + ["optim.lr=0.5"])
+    with pytest.raises(DataError, match="differs in config"):
+        check_plan(tmp_path, {**plan, "recipe": recipe_digest(other)}, resume=True, exist_ok=False, cfg=other)

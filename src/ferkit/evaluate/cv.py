@@ -80,7 +80,7 @@ def cross_validate(
     splits = make_folds(pool.labels, pool.groups if grouped else None, folds, seed)
     cfg = replace(cfg, data=replace(cfg.data, val_split=None))
     cv = _CV(cfg, pool, Path(run_dir or f"runs/cv_{cfg.name}"), init_from, tta, quiet, exist_ok, resume)
-    check_plan(cv.root, fold_plan(pool, splits, grouped, seed, cfg, init_from), resume, exist_ok)
+    check_plan(cv.root, fold_plan(pool, splits, grouped, seed, cfg, init_from), resume, exist_ok, cfg)
     done = tuple(_fold(cv, i, tr, te, folds) for i, (tr, te) in enumerate(splits, 1))
     source = str(data) if not isinstance(data, FerDataset) else ds.root
     return _finish(cv, done, source, grouped=grouped, seed=seed, subject_leak=leak)
