@@ -58,8 +58,13 @@ def table(rows: dict) -> str:
     closer = sum(r["as_float"]["openvino"] >= r["as_float"]["onnxruntime"] for r in rows.values())
     out.append(
         f"\nOpenVINO's int8 agrees with the float weights at least as often as ONNX Runtime's on {closer} of "
-        f"{len(rows)} rows: where the two runtimes differ, it is the rounding of two int8 kernels around the same "
-        "float model, not one of them drifting from it."
+        f"{len(rows)} rows"
+        + (
+            ": where the two runtimes differ, it is the rounding of two int8 kernels around the same float model, "
+            "not OpenVINO drifting from it."
+            if closer == len(rows)
+            else "."
+        )
     )
     return "\n".join(out)
 
@@ -76,6 +81,15 @@ def main() -> None:
         p.error(f"unknown validation set {unknown[0]!r}; choose from {', '.join(SETS)}")
     if not DATA.is_dir():
         p.error(f"no validation data at {DATA}")
+    from ferkit.backends.choose import installed_runtimes
+    from ferkit.backends.resolve import weights_dir
+
+    missing = [r for r in RUNTIMES if r not in installed_runtimes()]
+    if missing:
+        p.error(f"{missing[0]} is not installed (pip install 'ferkit[onnx,openvino]')")
+    no_int8 = [m for m in args.models.split(",") if not (weights_dir() / f"{m}.int8.onnx").is_file()]
+    if no_int8:
+        p.error(f"no shipped int8 file for {no_int8[0]!r} ({weights_dir() / (no_int8[0] + '.int8.onnx')})")
     rows = {(m, k): compare(m, k, args.threads) for m in args.models.split(",") for k in args.sets.split(",")}
     body = f"{cpu_units()}; threads: {args.threads or 'all'}\n\n{table(rows)}"
     title = f"OpenVINO against ONNX Runtime on the same int8 files, {cpu_class()}"

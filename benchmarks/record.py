@@ -49,8 +49,12 @@ def cpu_units() -> str:
 
 
 def cpu_class() -> str:
-    """ "CPU with AMX" or "CPU no AMX": speed sections are kept per class, as their figures differ 2-4x."""
-    return "CPU no AMX" if "no AMX" in cpu_units() else "CPU with AMX"
+    """ "CPU with AMX", "CPU no AMX" or "CPU, AMX unknown" (no /proc/cpuinfo): speed sections are kept per class,
+    as their figures differ 2-4x."""
+    units = cpu_units()
+    if units == "CPU: unknown":
+        return "CPU, AMX unknown"
+    return "CPU no AMX" if "no AMX" in units else "CPU with AMX"
 
 
 def fp32_peak_gflops(cores: int | None = None) -> float:

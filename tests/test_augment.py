@@ -40,11 +40,14 @@ def test_downscale_softens_the_selected_images_and_keeps_their_size():
     soft = (y[..., 1:] - y[..., :-1]).abs().mean()
     assert soft < 0.8 * sharp  # the pixel noise is blurred away
     assert torch.equal(downscale(x, AugmentCfg(downscale=0.0), g), x)
+    half = downscale(x, AugmentCfg(downscale=0.5, downscale_min=0.3), torch.Generator().manual_seed(3))
+    changed = (half - x).abs().amax(dim=(1, 2, 3)) > 1e-4
+    assert 16 < int(changed.sum()) < 48 and torch.equal(half[~changed], x[~changed])
 
 
 @pytest.mark.parametrize(
     "override",
-    ["augment.photometric=1.5", "augment.contrast=1", "augment.downscale_min=0", "augment.gamma=-1"],
+    ["augment.photometric=1.5", "augment.contrast=1", "augment.downscale_min=0", "augment.gamma=2"],
 )
 def test_absurd_photometric_settings_are_refused_by_name(override: str):
     with pytest.raises(ConfigError, match=override.split("=")[0]):

@@ -60,7 +60,7 @@ RANGES: dict[str, tuple[float, float, bool, bool]] = {
     "augment.photometric": (0, 1, True, True),
     "augment.brightness": (0, 1, True, True),
     "augment.contrast": (0, 1, True, False),
-    "augment.gamma": (0, 3, True, True),
+    "augment.gamma": (0, 1, True, True),
     "augment.downscale": (0, 1, True, True),
     "augment.downscale_min": (0, 1, False, True),
     "data.val_fraction": (0, 1, False, False),
