@@ -4,6 +4,7 @@ written or replaced (benchmarks and studies both record through it)."""
 from __future__ import annotations
 
 import datetime
+import functools
 import os
 import platform
 import sys
@@ -20,41 +21,46 @@ def cpu_mhz() -> float:
         return 0.0
 
 
-def machine() -> str:
-    name = platform.processor() or platform.machine()
+@functools.cache
+def cpuinfo() -> dict[str, str]:
+    """The first CPU's fields in /proc/cpuinfo ("model name", "flags", ...); empty where there is none."""
     try:
-        name = next(
-            line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")
-        )
-    except (OSError, StopIteration):
-        pass
+        lines = Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines()
+    except OSError:
+        return {}
+    return {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in lines if ":" in ln}
+
+
+def machine() -> str:
+    name = cpuinfo().get("model name") or platform.processor() or platform.machine()
     import torch
 
     return f"{name}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
 
 
+UNITS = {"AMX": "amx_tile", "AVX-512 BF16": "avx512_bf16", "VNNI": "avx512_vnni"}
+"""The CPU units bf16 and int8 code uses, by their /proc/cpuinfo flag."""
+
+
 def cpu_units() -> str:
-    """The CPU's model name and which of AMX, AVX-512 BF16 and VNNI it has (the units bf16 and int8 code uses)."""
-    try:
-        info = Path("/proc/cpuinfo").read_text().splitlines()
-    except OSError:
+    """The CPU's model name and which of AMX, AVX-512 BF16 and VNNI it has."""
+    info = cpuinfo()
+    if not info:
         return "CPU: unknown"
-    field = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in info if ":" in ln}
-    flags = field.get("flags", "").split()
-    units = {"AMX": "amx_tile", "AVX-512 BF16": "avx512_bf16", "VNNI": "avx512_vnni"}
-    have = [u for u, flag in units.items() if flag in flags]
-    return f"CPU: {field.get('model name', 'unknown')} ({', '.join(have) or 'none of AMX, BF16, VNNI'}" + (
-        ")" if "amx_tile" in flags else "; no AMX)"
+    flags = info.get("flags", "").split()
+    have = [u for u, flag in UNITS.items() if flag in flags]
+    return f"CPU: {info.get('model name', 'unknown')} ({', '.join(have) or 'none of AMX, BF16, VNNI'}" + (
+        ")" if UNITS["AMX"] in flags else "; no AMX)"
     )
 
 
 def cpu_class() -> str:
     """ "CPU with AMX", "CPU no AMX" or "CPU, AMX unknown" (no /proc/cpuinfo): speed sections are kept per class,
     as their figures differ 2-4x."""
-    units = cpu_units()
-    if units == "CPU: unknown":
+    info = cpuinfo()
+    if not info:
         return "CPU, AMX unknown"
-    return "CPU no AMX" if "no AMX" in units else "CPU with AMX"
+    return "CPU with AMX" if UNITS["AMX"] in info.get("flags", "").split() else "CPU no AMX"
 
 
 def fp32_peak_gflops(cores: int | None = None) -> float:
@@ -84,12 +90,21 @@ def record(title: str, body: str) -> None:
     RESULTS.write_text(replace_section(old, title, text))
 
 
-def replace_section(document: str, title: str, section: str) -> str:
-    """`document` with its `## title` section (up to the next `## ` heading) replaced by `section`, or with
-    `section` appended when it has none."""
+def section_span(document: str, title: str) -> tuple[int, int] | None:
+    """(start, end) of the `## title` section of `document`, from its heading's newline up to the next `## `
+    heading or the end; None when it has none."""
     head = f"\n## {title}\n"
     start = document.find(head)
     if start < 0:
-        return document + section
+        return None
     end = document.find("\n## ", start + len(head))
-    return document[:start] + section + (document[end:] if end >= 0 else "")
+    return start, end if end >= 0 else len(document)
+
+
+def replace_section(document: str, title: str, section: str) -> str:
+    """`document` with its `## title` section replaced by `section`, or with `section` appended when it has
+    none."""
+    span = section_span(document, title)
+    if span is None:
+        return document + section
+    return document[: span[0]] + section + document[span[1] :]

@@ -183,7 +183,7 @@ def verdict(row: Row, rows: dict[str, Row]) -> str:
     if s.cv == "random":
         honest = rows.get(s.name.replace("_random", "_subject"))
         if honest is None:
-            return "the author's random split: it scores faces already seen in training (no subject split to compare)"
+            return "the author's random split scores faces already seen in training (no subject split to compare)"
         gap = f"{row.figure - honest.figure:+.1f} points against the subject split"
         return f"the author's random split reads {gap}: it scores faces already seen in training"
     still = " Still improving at its last epochs." if row.late else ""
@@ -223,14 +223,13 @@ def _cpu_name() -> str:
 def _recorded_rows() -> dict[str, str]:
     """{seed name: table row} already in RESULTS.md's section: a finished run whose folder is not on this machine
     keeps its recorded row (and its plots) until it is run again."""
-    from benchmarks.record import RESULTS
+    from benchmarks.record import RESULTS, section_span
 
     text = RESULTS.read_text() if RESULTS.is_file() else ""
-    start = text.find(f"\n## {TITLE}\n")
-    if start < 0:
+    span = section_span(text, TITLE)
+    if span is None:
         return {}
-    end = text.find("\n## ", start + 1)
-    section = text[start : end if end >= 0 else len(text)]
+    section = text[span[0] : span[1]]
     names = {s.name for s in SEEDS}
     rows = {}
     for line in section.splitlines():
@@ -279,8 +278,8 @@ def report(args) -> None:
     body.append(
         "\nEach recipe at its own epochs, batch, optimizer, schedule, augmentation and input size "
         "(`configs/seed_*.yaml`), trained from scratch. CPU time is the training epochs' wall time with the "
-        "threads and the CPU named, with no other training on the same core. For cross-validations the curves are fold 1's and the confusion "
-        "matrix pools the ten test folds."
+        "threads and the CPU named, with no other training on the same core. For cross-validations the curves "
+        "are fold 1's and the confusion matrix pools the ten test folds."
     )
     record(TITLE, "\n".join(body))
 

@@ -47,9 +47,9 @@ def probabilities(model: str, key: str) -> tuple[np.ndarray, np.ndarray]:
 def aligned(models: list[str], key: str) -> tuple[list[np.ndarray], np.ndarray]:
     """Every model's probabilities on the same samples: a 7-class model skips FER+ valid's contempt faces, which
     get a uniform distribution over its classes."""
-    per = {m: probabilities(m, key) for m in models}
     from ferkit.labels import FERPLUS8
 
+    per = {m: probabilities(m, key) for m in models}
     ref = max(per.values(), key=lambda py: len(py[1]))[1]
     contempt = FERPLUS8.names.index("contempt")
     out = []

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 
 
+def flag_of(field: str, renamed: dict[str, str] | None = None) -> str:
+    """The command-line flag of an option the library names by its field: `--` and the field with dashes
+    (`segment_seconds` -> `--segment-seconds`), unless `renamed` gives the command's own spelling."""
+    return (renamed or {}).get(field, "--" + field.replace("_", "-"))
+
+
 def add_overrides(p: argparse.ArgumentParser) -> None:
     """`--set KEY=VALUE` (repeatable): config overrides, collected in `args.overrides`."""
     p.add_argument(

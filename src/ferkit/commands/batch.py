@@ -78,7 +78,9 @@ FLAGS = {"fmt": "--format"}  # fields whose flag is not `--` and the field's nam
 def flag(field: str) -> str:
     """The command-line flag of a `BatchOptions` field or `ferkit.load` argument (`segment_seconds` ->
     `--segment-seconds`, `fmt` -> `--format`)."""
-    return FLAGS.get(field, "--" + field.replace("_", "-"))
+    from ferkit.commands._common import flag_of
+
+    return flag_of(field, FLAGS)
 
 
 def _batch(args):

@@ -34,6 +34,7 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from ferkit.commands._common import flag_of
     from ferkit.commands.evaluate import write_json
     from ferkit.config import load_config
     from ferkit.errors import FerkitError, OptionError
@@ -43,7 +44,7 @@ def _run(args) -> int:
     try:
         result = _cross_validate(cfg, args)
     except OptionError as exc:  # the library names its arguments; a command-line user typed flags
-        raise FerkitError(exc.named(lambda field: "--" + field.replace("_", "-"))) from None
+        raise FerkitError(exc.named(flag_of)) from None
     print(format_cv(result))
     if args.json:
         write_json(args.json, result.to_dict())

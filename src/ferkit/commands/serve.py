@@ -15,7 +15,9 @@ FLAGS = {"read_timeout_s": "--read-timeout", "cors_origins": "--cors-origin"}
 
 def flag_of(field: str) -> str:
     """The command-line flag that sets a ServeSettings field."""
-    return FLAGS.get(field, "--" + field.replace("_", "-"))
+    from ferkit.commands._common import flag_of as spelled
+
+    return spelled(field, FLAGS)
 
 
 def register(sub) -> None:

@@ -39,20 +39,23 @@ def _non_default(d: dict, defaults: dict) -> dict:
     return out
 
 
+def _dicts(cfg: Config) -> tuple[dict, dict]:
+    """The config and ferkit's default config as plain dicts."""
+    from ferkit.config import config_to_dict
+
+    return config_to_dict(cfg), config_to_dict(Config())
+
+
 def recipe_digest(cfg: Config) -> str:
     """Hash of the recipe as it differs from ferkit's defaults: an option a later ferkit adds, left at its default,
     does not change it (a whole-config hash would refuse every earlier run's folds)."""
-    from ferkit.config import config_to_dict
-
-    return _digest_json(_non_default(config_to_dict(cfg), config_to_dict(Config())))
+    return _digest_json(_non_default(*_dicts(cfg)))
 
 
 def _first_plan_digest(cfg: Config) -> str:
     """The whole-config hash that plans made before `recipe_digest` hold, of this config without the options
     added since (when at their defaults)."""
-    from ferkit.config import config_to_dict
-
-    d, defaults = config_to_dict(cfg), config_to_dict(Config())
+    d, defaults = _dicts(cfg)
     for section, keys in ADDED_SINCE_FIRST_PLANS.items():
         for key in keys:
             if d[section].get(key) == defaults[section][key]:
@@ -80,7 +83,7 @@ def fold_plan(pool: FerDataset, splits, grouped: bool, seed: int, cfg: Config, i
     }
 
 
-def check_plan(root: Path, plan: dict, resume: bool, exist_ok: bool, cfg: Config | None = None) -> None:
+def check_plan(root: Path, plan: dict, resume: bool, exist_ok: bool, cfg: Config) -> None:
     """Refuse to resume folds made under another plan (their test folds would overlap the new training
     folds); record the plan of a new run. Warnings point at the caller of `cross_validate`."""
     path = root / PLAN_FILE
@@ -113,9 +116,9 @@ def check_plan(root: Path, plan: dict, resume: bool, exist_ok: bool, cfg: Config
     path.write_text(json.dumps(plan, indent=2))
 
 
-def _changed(old: dict, plan: dict, cfg: Config | None) -> list[str]:
+def _changed(old: dict, plan: dict, cfg: Config) -> list[str]:
     """The plan keys that differ; a plan made before `recipe` compares its whole-config hash instead."""
-    if "recipe" not in old and "config" in old and cfg is not None:
+    if "recipe" not in old and "config" in old:
         same = old["config"] == _first_plan_digest(cfg)
         return [k for k in plan if k != "recipe" and old.get(k) != plan[k]] + ([] if same else ["config"])
     return [k for k in plan if old.get(k) != plan[k]]

@@ -104,7 +104,7 @@ def downscale(x: torch.Tensor, aug: AugmentCfg, g: torch.Generator) -> torch.Ten
     n, size, dev = x.shape[0], x.shape[-1], x.device
     on = torch.rand(n, generator=g, device=dev) < aug.downscale
     small = max(4, round(size * float(_uniform(1, aug.downscale_min, 1.0, g, dev))))
-    if not bool(on.any()) or small >= size:
+    if small >= size:
         return x
     soft = F.interpolate(x, size=(small, small), mode="bilinear", antialias=True)
     soft = F.interpolate(soft, size=(size, size), mode="bilinear", align_corners=False)
