@@ -280,17 +280,21 @@ def _tight_faces() -> dict[str, np.ndarray]:
     x, y, w, h = ASTRONAUT_FACE
     img = astronaut()
     loose = img[max(0, y - h // 8) : y + h + h // 8, max(0, x - w // 8) : x + w + w // 8]
+    inside = img[y + h // 5 : y + h - h // 5, x + w // 5 : x + w - w // 5]
     return {
         "fills the frame": img[y : y + h, x : x + w],
         "cut by the border": img[y + h // 4 : y + h, x : x + w],
         "48x48": cv2.resize(loose, (48, 48), interpolation=cv2.INTER_AREA),
+        # a fifth of the face cut off on every side and stretched to a square, as an aligned dataset's faces are:
+        # the MTCNN cascade alone misses it (its box offsets move off the face), its second look finds it
+        "cropped inside the face": cv2.resize(inside, (100, 100), interpolation=cv2.INTER_AREA),
     }
 
 
-@pytest.mark.parametrize("kind", ["fills the frame", "cut by the border", "48x48"])
+@pytest.mark.parametrize("kind", ["fills the frame", "cut by the border", "48x48", "cropped inside the face"])
 @pytest.mark.parametrize("name", REAL)
 def test_tight_and_small_faces_come_back_with_one_box(name, kind):
-    if name == "haar" and kind == "fills the frame":
+    if name == "haar" and kind in ("fills the frame", "cropped inside the face"):
         pytest.skip(
             "the OpenCV cascade (the fallback detector) needs the chin and forehead: known limitation"
         )
@@ -358,6 +362,32 @@ def test_a_face_found_only_inside_the_border_is_mapped_back_to_the_image():
         assert Centre().detect(image) == []  # switched off: one search only
     finally:
         del Centre.pad_retry
+
+
+def test_the_searches_after_an_empty_first_pass_say_where_the_photo_lies():
+    """A detector may look at the whole photo as one face there (mtcnn does): it is told where the photo lies in
+    the bordered, enlarged or shrunk image it searches."""
+    from ferkit.faces.base import Detector
+
+    seen = []
+
+    class Nothing(Detector):
+        def _detect(self, rgb):
+            return []
+
+        def _detect_framed(self, rgb, inner):
+            seen.append((rgb.shape[1], rgb.shape[0], inner))
+            return []
+
+    assert Nothing().detect(np.full((100, 80, 3), 128, np.uint8)) == []
+    # in a border of half the longer side, then at 2× without one
+    assert seen == [(180, 200, (50, 50, 80, 100)), (160, 200, (0, 0, 160, 200))]
+    seen.clear()
+    Nothing(max_side=500).detect(np.full((400, 300, 3), 128, np.uint8))
+    (w, h, inner), _ = seen  # 700×800 with its border, shrunk to 500 px
+    assert (w, h) == (438, 500) and all(
+        abs(a - b) <= 1 for a, b in zip(inner, (125, 125, 188, 250), strict=True)
+    )
 
 
 def test_no_face_in_a_small_still_image_names_the_whole_image_option():

@@ -91,7 +91,7 @@ class Detector:
         k = max(enlarge, -(-RETRY_MIN_SIDE // max(ph, pw)))
         if k > 1:
             padded = cv2().resize(padded, None, fx=k, fy=k, interpolation=cv2().INTER_LINEAR)
-        found = self._scaled(padded)
+        found = self._scaled(padded, inner=(pad * k, pad * k, w * k, h * k))
         return [_clip(_shift(_rescale(f, 1 / k, pw, ph) if k > 1 else f, -pad), w, h) for f in found]
 
     def _kept(self, faces: list[Face], area: int, frame: bool) -> list[Face]:
@@ -100,17 +100,21 @@ class Detector:
         those searches are for a photo that is one face; a small box there (a dog, a backdrop) is not kept."""
 
         def passes(f: Face) -> bool:
-            if not frame:
-                return f.score >= self.threshold
-            return (
-                f.box[2] * f.box[3] >= self.retry_area * area and f.score >= self.retry_score * self.threshold
-            )
+            return self._retry_passes(f, area) if frame else f.score >= self.threshold
 
         faces = [f for f in faces if passes(f) and min(f.box[2], f.box[3]) >= max(self.min_face, 1)]
         return sorted(faces, key=lambda f: -f.score)
 
-    def _scaled(self, rgb: np.ndarray) -> list[Face]:
-        """`_detect` on `rgb` shrunk to `max_side`, boxes in `rgb`'s pixels (clipped to it)."""
+    def _retry_passes(self, face: Face, area: float) -> bool:
+        """Whether a box of the searches after an empty first pass is kept, `area` being the photo's."""
+        return (
+            face.box[2] * face.box[3] >= self.retry_area * area
+            and face.score >= self.retry_score * self.threshold
+        )
+
+    def _scaled(self, rgb: np.ndarray, inner: tuple[int, int, int, int] | None = None) -> list[Face]:
+        """`_detect` on `rgb` shrunk to `max_side`, boxes in `rgb`'s pixels (clipped to it). With `inner` (where
+        the photo lies in `rgb`, x, y, w, h: the searches after an empty first pass), `_detect_framed`."""
         h, w = rgb.shape[:2]
         scale = min(1.0, self.max_side / max(h, w))
         small = rgb
@@ -118,13 +122,20 @@ class Detector:
             size = (max(1, round(w * scale)), max(1, round(h * scale)))
             small = cv2().resize(rgb, size, interpolation=cv2().INTER_AREA)
             scale = size[0] / w
-        return [
-            _rescale(f, 1.0 / scale, w, h) if scale != 1.0 else _clip(f, w, h) for f in self._detect(small)
-        ]
+        if inner is None:
+            found = self._detect(small)
+        else:
+            found = self._detect_framed(small, tuple(round(v * scale) for v in inner))
+        return [_rescale(f, 1.0 / scale, w, h) if scale != 1.0 else _clip(f, w, h) for f in found]
 
     def _detect(self, rgb: np.ndarray) -> list[Face]:
         """Faces in `rgb` (already scaled), in its own pixel coordinates."""
         raise NotImplementedError
+
+    def _detect_framed(self, rgb: np.ndarray, inner: tuple[int, int, int, int]) -> list[Face]:
+        """`_detect` in the searches after an empty first pass, where `rgb` holds the photo at `inner` (x, y, w, h,
+        in `rgb`'s pixels) inside a border, maybe enlarged: a detector can look at the whole photo as a face."""
+        return self._detect(rgb)
 
 
 def check_rgb(image: np.ndarray) -> np.ndarray:
