@@ -6,6 +6,7 @@ is a miss when predicted; data classes the model lacks are left out and counted.
 
     python -m benchmarks.validation [--models default,fer2013,ferplus,fast | runs/x/best.safetensors,...]
         [--write-metrics]   # also store the figures in src/ferkit/weights/<name>.metrics.json (the model card)
+        [--tta none,flip]   # test-time augmentation, one row each (flip: each face also read mirrored)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ SETS = {  # key: (title, folder, split)
 }
 
 
-def measure(model: str, datasets: dict) -> dict:
+def measure(model: str, datasets: dict, tta: str = "none") -> dict:
     """{set key: accuracy, macro-F1, n, per-class recall, left-out classes} of one model."""
     from ferkit.backends import load_backend
     from ferkit.evaluate import evaluate
@@ -34,7 +35,7 @@ def measure(model: str, datasets: dict) -> dict:
     backend = load_backend(model, "cpu", None)
     out = {"backend": type(backend).__name__, "file": getattr(backend, "name", model)}
     for key, ds in datasets.items():
-        r = evaluate(backend, ds, split=SETS[key][2])
+        r = evaluate(backend, ds, split=SETS[key][2], tta=tta)
         m = r.to_dict()
         out[key] = {
             "n": m["n"],
@@ -50,14 +51,18 @@ def measure(model: str, datasets: dict) -> dict:
 def table(results: dict) -> str:
     head = "| model | " + " | ".join(f"{SETS[k][0]}: acc / macro-F1" for k in SETS) + " |"
     rows = [head, "|---" * (len(SETS) + 1) + "|"]
-    for name, r in results.items():
+    for (name, tta), r in results.items():
         cells = [f"{100 * r[k]['accuracy']:.2f} % / {r[k]['macro_f1']:.3f}" for k in SETS]
-        rows.append(f"| `{name}` ({r['file']}) | " + " | ".join(cells) + " |")
+        rows.append(f"| `{name}` ({r['file']}){_tta(tta)} | " + " | ".join(cells) + " |")
     recall = ["", "Per-class recall on RAF-DB train:", ""]
-    for name, r in results.items():
+    for (name, tta), r in results.items():
         per = ", ".join(f"{c} {100 * v:.0f}" for c, v in r["rafdb_train"]["recall"].items())
-        recall.append(f"- `{name}`: {per}")
+        recall.append(f"- `{name}`{_tta(tta)}: {per}")
     return "\n".join(rows + recall)
+
+
+def _tta(tta: str) -> str:
+    return "" if tta == "none" else f", TTA {tta}"
 
 
 def main() -> None:
@@ -67,7 +72,13 @@ def main() -> None:
     ap.add_argument(
         "--title", default="Validation: every shipped model on real photos, FER+ valid and PublicTest"
     )
+    ap.add_argument("--tta", default="none", help="test-time augmentations, comma-separated: none, flip, tencrop")
     args = ap.parse_args()
+    ttas = [t for t in args.tta.split(",") if t]
+    if bad := [t for t in ttas if t not in ("none", "flip", "tencrop")]:
+        ap.error(f"--tta: unknown {', '.join(bad)}; choose from none, flip, tencrop")
+    if args.write_metrics and ttas != ["none"]:
+        ap.error("--write-metrics stores the figures a model gives as loaded: leave out --tta")
     import torch
 
     from ferkit.data import load_dataset
@@ -76,10 +87,11 @@ def main() -> None:
     torch.set_num_threads(2)
     models = [m for m in args.models.split(",") if m] or shipped_models()
     datasets = {k: load_dataset(folder, quiet=True) for k, (_, folder, _) in SETS.items()}
-    results = {m: measure(m, datasets) for m in models}
-    record(args.title, table(results))
+    results = {(m, t): measure(m, datasets, t) for m in models for t in ttas}
+    title = args.title + (f", TTA {' against '.join(ttas)}" if ttas != ["none"] else "")
+    record(title, table(results))
     if args.write_metrics:
-        for name, r in results.items():
+        for (name, _), r in results.items():
             path = WEIGHTS_DIR / f"{name}.metrics.json"
             if path.is_file():
                 metrics = json.loads(path.read_text())
