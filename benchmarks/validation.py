@@ -72,7 +72,9 @@ def main() -> None:
     ap.add_argument(
         "--title", default="Validation: every shipped model on real photos, FER+ valid and PublicTest"
     )
-    ap.add_argument("--tta", default="none", help="test-time augmentations, comma-separated: none, flip, tencrop")
+    ap.add_argument(
+        "--tta", default="none", help="test-time augmentations, comma-separated: none, flip, tencrop"
+    )
     args = ap.parse_args()
     ttas = [t for t in args.tta.split(",") if t]
     if bad := [t for t in ttas if t not in ("none", "flip", "tencrop")]:
