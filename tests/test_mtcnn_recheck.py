@@ -52,3 +52,11 @@ def test_candidates_smaller_than_the_area_asked_for_are_not_scored():
     whole_side = 1.5 * 0.8 * 100  # the largest box the second look scores
     assert mtcnn_recheck.recheck(RGB, small, PHOTO, whole_side**2 + 1, run) == []
     assert calls == []
+
+
+def test_the_whole_photo_passes_at_a_lower_score_than_a_candidate_elsewhere():
+    corner = np.array([[0, 0, 60, 60, 0.9, 0, 0, 0, 0]], float)
+    middling = (mtcnn_recheck.AGREE + mtcnn_recheck.AGREE_WHOLE) / 2
+    (face,) = mtcnn_recheck.recheck(RGB, corner, PHOTO, 600, _nets(middling, middling))
+    x, y, w, h = face.box
+    assert abs(x + w / 2 - 100) <= 1 and abs(y + h / 2 - 100) <= 1  # the photo's box, not the corner's
