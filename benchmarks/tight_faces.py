@@ -2,7 +2,7 @@
 are (the face fills the frame) and pasted into a 3× canvas at a random offset, with the detectors' searches after
 an empty first pass (in a border, then at 2×: `Detector.pad_retry`) off and on. Validation photos only (`../shared/data/rafdb/train`).
 
-    python -m benchmarks.tight_faces [--data ../shared/data/rafdb/train] [--n 500] [--model default]
+    python -m benchmarks.tight_faces [--data ../shared/data/rafdb/train] [--n 500] [--model default] [--seed 0]
 """
 
 from __future__ import annotations

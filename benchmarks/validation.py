@@ -76,7 +76,7 @@ def main() -> None:
         "--tta", default="none", help="test-time augmentations, comma-separated: none, flip, tencrop"
     )
     args = ap.parse_args()
-    ttas = [t for t in args.tta.split(",") if t]
+    ttas = list(dict.fromkeys(t for t in args.tta.split(",") if t)) or ["none"]
     if bad := [t for t in ttas if t not in ("none", "flip", "tencrop")]:
         ap.error(f"--tta: unknown {', '.join(bad)}; choose from none, flip, tencrop")
     if args.write_metrics and ttas != ["none"]:

@@ -60,3 +60,41 @@ def test_the_whole_photo_passes_at_a_lower_score_than_a_candidate_elsewhere():
     (face,) = mtcnn_recheck.recheck(RGB, corner, PHOTO, 600, _nets(middling, middling))
     x, y, w, h = face.box
     assert abs(x + w / 2 - 100) <= 1 and abs(y + h / 2 - 100) <= 1  # the photo's box, not the corner's
+
+
+def test_the_mirror_image_is_the_crop_of_the_mirrored_photo():
+    """Crops are transposed (N×W×H×3): the mirror must flip left and right, not up and down."""
+    from ferkit.faces.mtcnn_cascade import _crops
+
+    rgb = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    seen = {}
+
+    def run(name, x):
+        seen[name] = x
+        return _nets(0.9, 0.9)(name, x)
+
+    mtcnn_recheck._agreement(rgb, np.array([[40.0, 50.0, 119.0, 129.0]]), run)
+    mirrored = _crops(
+        np.ascontiguousarray(rgb[:, ::-1]), np.array([[200 - 1 - 119.0, 50.0, 200 - 1 - 40.0, 129.0]]), 48
+    )
+    np.testing.assert_allclose(seen["onet"][1], mirrored[0], atol=1e-5)
+    assert not np.allclose(seen["onet"][1], seen["onet"][0])
+
+
+def test_the_second_look_runs_only_when_no_face_of_the_cascade_would_be_kept(monkeypatch):
+    """A cascade box lying mostly in the border is not kept once cut to the photo: the second look runs, and its
+    faces come back instead of (not beside) the cascade's."""
+    from ferkit.faces import mtcnn
+    from ferkit.faces.face import Face
+
+    det = mtcnn.MtcnnDetector()
+    photo = (50, 50, 100, 100)
+    looked = Face((60, 60, 80, 80), 0.8)
+    monkeypatch.setattr(det, "_run", lambda: None)
+    monkeypatch.setattr(mtcnn, "recheck", lambda *a: [looked])
+    in_border = Face((0, 0, 60, 60), 0.95)  # 10×10 px of it on the photo: under 6 % of its area
+    monkeypatch.setattr(det, "_cascade", lambda rgb, run, pnet: ([in_border], np.zeros((0, 9))))
+    assert det._detect_framed(RGB, photo) == [looked]
+    on_photo = Face((70, 70, 60, 60), 0.95)
+    monkeypatch.setattr(det, "_cascade", lambda rgb, run, pnet: ([on_photo], np.zeros((0, 9))))
+    assert det._detect_framed(RGB, photo) == [on_photo]

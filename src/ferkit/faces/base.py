@@ -156,6 +156,12 @@ def check_rgb(image: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def clip_to(face: Face, inner: tuple[int, int, int, int]) -> Face:
+    """`face` cut to the rectangle `inner` (x, y, w, h), in that rectangle's coordinates."""
+    x, y, w, h = inner
+    return _clip(Face((face.box[0] - x, face.box[1] - y, face.box[2], face.box[3]), face.score), w, h)
+
+
 def _clip(face: Face, w: int, h: int) -> Face:
     x, y, bw, bh = face.box
     x0, y0 = max(0, min(int(x), w)), max(0, min(int(y), h))

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ferkit.faces._registry import register_detector
-from ferkit.faces.base import Detector
+from ferkit.faces.base import Detector, clip_to
 from ferkit.faces.face import Face
 from ferkit.faces.mtcnn_cascade import STAGE_THRESHOLDS, _output, _refine, _scales, _stage1
 from ferkit.faces.mtcnn_recheck import recheck
@@ -47,7 +47,8 @@ class MtcnnDetector(Detector):
     Args:
         min_face: Smallest face to report (original pixels). The pyramid finds faces from 24 px at the working
             size up.
-        threshold: Minimum O-Net score; None is 0.9.
+        threshold: Minimum O-Net score; None is 0.9. (A box of the second look after an empty first pass
+            passes instead by the lowest of its four scores, at `mtcnn_recheck.AGREE` / `AGREE_WHOLE`.)
         max_side: Longest side detection runs at; None is 960.
         threads: Threads per network (ONNX Runtime's do not busy-wait, so a shared machine is not slowed).
         runtime: "onnxruntime" or "openvino"; None: the faster here where OpenVINO is installed (measured once).
@@ -82,9 +83,9 @@ class MtcnnDetector(Detector):
         run = self._run()
         faces, candidates = self._cascade(rgb, run, RECHECK_PNET)
         area = inner[2] * inner[3]
-        if any(self._retry_passes(f, area) for f in faces):
+        if any(self._retry_passes(clip_to(f, inner), area) for f in faces):
             return faces
-        return faces + recheck(rgb, candidates, inner, self.retry_area * area, run)
+        return recheck(rgb, candidates, inner, self.retry_area * area, run)  # those faces would not be kept
 
     def _cascade(
         self, rgb: np.ndarray, run: Run, pnet: float = STAGE_THRESHOLDS[0]

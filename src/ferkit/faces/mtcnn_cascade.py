@@ -28,12 +28,13 @@ def _normalise(rgb: np.ndarray) -> np.ndarray:
 
 
 def _nms(boxes: np.ndarray, threshold: float, mode: str = "union") -> np.ndarray:
-    """Indices kept by non-maximum suppression of rows (x1, y1, x2, y2, score, ...), best score first."""
+    """Indices kept by non-maximum suppression of rows (x1, y1, x2, y2, score, ...), best score first (on equal
+    scores, the earlier row)."""
     if len(boxes) == 0:
         return np.zeros(0, np.int64)
     x1, y1, x2, y2, s = boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3], boxes[:, 4]
     area = (x2 - x1 + 1) * (y2 - y1 + 1)
-    order, keep = np.argsort(s)[::-1], []
+    order, keep = np.argsort(-s, kind="stable"), []  # on a tie the earlier row
     while order.size:
         i, rest = order[0], order[1:]
         keep.append(i)
@@ -135,13 +136,17 @@ def _output(rgb: np.ndarray, boxes: np.ndarray, threshold: float, run: Run) -> l
     reg, marks, prob = run("onet", np.ascontiguousarray(_crops(rgb, boxes, 48)))
     keep = prob[:, 1] > threshold
     boxes, reg, marks = np.hstack([boxes[keep, :4], prob[keep, 1:2]]), reg[keep], marks[keep]
-    w = boxes[:, 2] - boxes[:, 0] + 1
-    h = boxes[:, 3] - boxes[:, 1] + 1
-    xs = marks[:, 0:5] * w[:, None] + boxes[:, 0:1] - 1
-    ys = marks[:, 5:10] * h[:, None] + boxes[:, 1:2] - 1
+    xs, ys = _landmarks(boxes, marks)
     boxes = _regress(boxes, reg, plus_one=True)
     pick = _nms(boxes, 0.7, "min")
     return [_face(boxes[i], xs[i], ys[i]) for i in pick]
+
+
+def _landmarks(boxes: np.ndarray, marks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """O-Net's five points (fractions of each box, x then y) in image pixels: N×5 x and N×5 y."""
+    w = boxes[:, 2] - boxes[:, 0] + 1
+    h = boxes[:, 3] - boxes[:, 1] + 1
+    return marks[:, 0:5] * w[:, None] + boxes[:, 0:1] - 1, marks[:, 5:10] * h[:, None] + boxes[:, 1:2] - 1
 
 
 def _face(box: np.ndarray, xs: np.ndarray, ys: np.ndarray) -> Face:

@@ -3,8 +3,8 @@
 On already-cropped faces (RAF-DB's aligned photos, a face filling the frame) P-Net proposes boxes near the face,
 but R-Net's and O-Net's box offsets move them off it and O-Net then scores them 0-0.3, while the same networks
 score a box around the whole face above 0.9. In the searches after an empty first pass the detector therefore
-also scores, without offsets, P-Net's best candidates and a box centred on the whole photo, each enlarged a few
-times. One network's score alone lets in cats and coffee cups (random crops of photos without a face reach O-Net
+also scores P-Net's best candidates (without R-Net's and O-Net's offsets) and a box centred on the whole photo,
+each enlarged a few times; on equal scores the least enlarged box is kept. One network's score alone lets in cats and coffee cups (random crops of photos without a face reach O-Net
 0.9 one time in fifty), so a box is kept only when R-Net and O-Net both pass it on the crop and on its mirror
 image: a face is symmetric, a false match seldom is. The whole photo's box, where a face is likeliest in these
 searches, passes at a lower score than P-Net's candidates.
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ferkit.faces.face import Face
-from ferkit.faces.mtcnn_cascade import _crops, _face, _nms
+from ferkit.faces.mtcnn_cascade import _crops, _face, _landmarks, _nms
 from ferkit.faces.mtcnn_runtime import Run
 
 AGREE = 0.7  # the lowest of the four scores (R-Net, O-Net; crop and mirror) a box must reach
@@ -54,9 +54,7 @@ def recheck(
         return []
     boxes, score, marks = boxes[keep], score[keep], marks[keep]
     rows = np.hstack([boxes, score[:, None]])
-    side = boxes[:, 2] - boxes[:, 0] + 1
-    xs = marks[:, 0:5] * side[:, None] + boxes[:, 0:1] - 1
-    ys = marks[:, 5:10] * side[:, None] + boxes[:, 1:2] - 1
+    xs, ys = _landmarks(boxes, marks)
     return [_face(rows[i], xs[i], ys[i]) for i in _nms(rows, 0.3, "min")]
 
 
