@@ -32,7 +32,12 @@ def cpuinfo() -> dict[str, str]:
 
 
 def machine() -> str:
-    name = cpuinfo().get("model name") or platform.processor() or platform.machine()
+    """ "<CPU model> (AMX | no AMX), <n> cores, torch <v>, Python <v>": one Xeon model name covers CPUs with and
+    without AMX, whose figures differ 2-4x."""
+    info = cpuinfo()
+    name = info.get("model name") or platform.processor() or platform.machine()
+    if info:
+        name += " (AMX)" if UNITS["AMX"] in info.get("flags", "").split() else " (no AMX)"
     import torch
 
     return f"{name}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
@@ -54,13 +59,19 @@ def cpu_units() -> str:
     )
 
 
+VENDORS = {"GenuineIntel": "Intel", "AuthenticAMD": "AMD"}
+
+
 def cpu_class() -> str:
-    """ "CPU with AMX", "CPU no AMX" or "CPU, AMX unknown" (no /proc/cpuinfo): speed sections are kept per class,
-    as their figures differ 2-4x."""
+    """ "CPU with AMX", "Intel CPU, no AMX", "AMD CPU, no AMX" (another vendor: "CPU no AMX") or "CPU, AMX unknown"
+    (no /proc/cpuinfo): speed sections are kept per class, as their figures differ 2-4x."""
     info = cpuinfo()
     if not info:
         return "CPU, AMX unknown"
-    return "CPU with AMX" if UNITS["AMX"] in info.get("flags", "").split() else "CPU no AMX"
+    if UNITS["AMX"] in info.get("flags", "").split():
+        return "CPU with AMX"
+    vendor = VENDORS.get(info.get("vendor_id", ""))
+    return f"{vendor} CPU, no AMX" if vendor else "CPU no AMX"
 
 
 def fp32_peak_gflops(cores: int | None = None) -> float:

@@ -212,12 +212,19 @@ def _finished(seed: Seed, run_dir: Path) -> bool:
 
 
 def _cpu_name() -> str:
-    """The reporting machine's CPU in a few words ("Intel Xeon with AMX", "AMD EPYC"): the runs it reports ran
-    there (run folders do not travel between machines)."""
-    from benchmarks.record import cpu_class, machine
+    """The reporting machine's CPU in a few words ("Intel Xeon with AMX", "Intel Xeon without AMX", "AMD EPYC"):
+    the runs it reports ran there (run folders do not travel between machines)."""
+    from benchmarks.record import cpu_class, cpuinfo
 
-    name = machine().split(",")[0].replace("(R)", "").replace(" Processor", "")
-    return f"{name} with AMX" if cpu_class() == "CPU with AMX" else name
+    name = (cpuinfo().get("model name") or "CPU").replace("(R)", "").replace(" Processor", "")
+    cls = cpu_class()
+    return (
+        f"{name} with AMX"
+        if cls == "CPU with AMX"
+        else f"{name} without AMX"
+        if cls.startswith("Intel")
+        else name
+    )
 
 
 def _recorded_rows() -> dict[str, str]:
