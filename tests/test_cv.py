@@ -30,6 +30,8 @@ FAST = [
     "train.threads=1",
     "data.val_fraction=0.34",
     "augment.erase=0",
+    "train.amp=none",  # explicit: the speed probe of `auto` would cost more than each fold's training
+    "train.channels_last=off",
 ]
 
 
