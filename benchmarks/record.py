@@ -37,7 +37,7 @@ def machine() -> str:
     info = cpuinfo()
     name = info.get("model name") or platform.processor() or platform.machine()
     if info:
-        name += " (AMX)" if UNITS["AMX"] in info.get("flags", "").split() else " (no AMX)"
+        name += " (AMX)" if has_unit("AMX") else " (no AMX)"
     import torch
 
     return f"{name}, {os.cpu_count()} cores, torch {torch.__version__}, Python {platform.python_version()}"
@@ -47,15 +47,19 @@ UNITS = {"AMX": "amx_tile", "AVX-512 BF16": "avx512_bf16", "VNNI": "avx512_vnni"
 """The CPU units bf16 and int8 code uses, by their /proc/cpuinfo flag."""
 
 
+def has_unit(unit: str) -> bool:
+    """Whether the CPU has one of UNITS (False where /proc/cpuinfo is missing)."""
+    return UNITS[unit] in cpuinfo().get("flags", "").split()
+
+
 def cpu_units() -> str:
     """The CPU's model name and which of AMX, AVX-512 BF16 and VNNI it has."""
     info = cpuinfo()
     if not info:
         return "CPU: unknown"
-    flags = info.get("flags", "").split()
-    have = [u for u, flag in UNITS.items() if flag in flags]
+    have = [u for u in UNITS if has_unit(u)]
     return f"CPU: {info.get('model name', 'unknown')} ({', '.join(have) or 'none of AMX, BF16, VNNI'}" + (
-        ")" if UNITS["AMX"] in flags else "; no AMX)"
+        ")" if has_unit("AMX") else "; no AMX)"
     )
 
 
@@ -68,7 +72,7 @@ def cpu_class() -> str:
     info = cpuinfo()
     if not info:
         return "CPU, AMX unknown"
-    if UNITS["AMX"] in info.get("flags", "").split():
+    if has_unit("AMX"):
         return "CPU with AMX"
     vendor = VENDORS.get(info.get("vendor_id", ""))
     return f"{vendor} CPU, no AMX" if vendor else "CPU no AMX"

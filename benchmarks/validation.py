@@ -73,12 +73,16 @@ def main() -> None:
         "--title", default="Validation: every shipped model on real photos, FER+ valid and PublicTest"
     )
     ap.add_argument(
-        "--tta", default="none", help="test-time augmentations, comma-separated: none, flip, tencrop"
+        "--tta",
+        default="none",
+        help="test-time augmentations, comma-separated (ferkit's: none, flip, tencrop)",
     )
     args = ap.parse_args()
+    from ferkit.constants import TTA_MODES
+
     ttas = list(dict.fromkeys(t for t in args.tta.split(",") if t)) or ["none"]
-    if bad := [t for t in ttas if t not in ("none", "flip", "tencrop")]:
-        ap.error(f"--tta: unknown {', '.join(bad)}; choose from none, flip, tencrop")
+    if bad := [t for t in ttas if t not in TTA_MODES]:
+        ap.error(f"--tta: unknown {', '.join(bad)}; choose from {', '.join(TTA_MODES)}")
     if args.write_metrics and ttas != ["none"]:
         ap.error("--write-metrics stores the figures a model gives as loaded: leave out --tta")
     import torch

@@ -214,17 +214,13 @@ def _finished(seed: Seed, run_dir: Path) -> bool:
 def _cpu_name() -> str:
     """The reporting machine's CPU in a few words ("Intel Xeon with AMX", "Intel Xeon without AMX", "AMD EPYC"):
     the runs it reports ran there (run folders do not travel between machines)."""
-    from benchmarks.record import cpu_class, cpuinfo
+    from benchmarks.record import cpuinfo, has_unit
 
-    name = (cpuinfo().get("model name") or "CPU").replace("(R)", "").replace(" Processor", "")
-    cls = cpu_class()
-    return (
-        f"{name} with AMX"
-        if cls == "CPU with AMX"
-        else f"{name} without AMX"
-        if cls.startswith("Intel")
-        else name
-    )
+    info = cpuinfo()
+    name = (info.get("model name") or "CPU").replace("(R)", "").replace(" Processor", "")
+    if has_unit("AMX"):
+        return f"{name} with AMX"
+    return f"{name} without AMX" if info.get("vendor_id") == "GenuineIntel" else name
 
 
 def _recorded_rows() -> dict[str, str]:
